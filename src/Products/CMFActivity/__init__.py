@@ -1,0 +1,5 @@
+"""Products.CMFActivity (placeholder, being written)."""
+
+
+def initialize(context):
+    """Zope product initialisation."""

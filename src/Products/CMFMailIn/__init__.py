@@ -1,0 +1,5 @@
+"""Products.CMFMailIn (placeholder, being written)."""
+
+
+def initialize(context):
+    """Zope product initialisation."""

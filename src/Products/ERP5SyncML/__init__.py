@@ -1,0 +1,24 @@
+"""ERP5SyncML: SyncML synchronization of Zope/CMF sites.
+
+Layers (each imports only the ones below it):
+  tool.py, www/            ZMI and HTTP face (portal_synchronizations)
+  domain/                  publications, subscriptions, signatures, engine
+  mapping/, conduit/       object <-> XML, XUpdate
+  syncml/                  SyncML protocol core (no Zope imports)
+  transports/              http, mailto, file
+"""
+import logging
+
+logger = logging.getLogger('Products.ERP5SyncML')
+
+
+def initialize(context):
+    """Zope product initialisation: register addable classes."""
+    from .site import registration as site_registration
+    site_registration.initialize(context)
+    try:
+        from . import tool
+    except ImportError:  # pragma: no cover - during early development only
+        tool = None
+    if tool is not None:
+        tool.initialize(context)

@@ -1,0 +1,1 @@
+"""Conduits: apply incoming XML and XUpdate to objects."""

@@ -1,0 +1,81 @@
+"""Interfaces of the ERP5SyncML product.
+
+Pluggable parts (XML mappings, conduits) are adapters registered in ZCML,
+so a site can register its own for its own types without touching ours.
+"""
+from zope.interface import Attribute
+from zope.interface import Interface
+
+
+class IXMLMapping(Interface):
+    """Turns one object (and its sub-objects) into deterministic typed XML,
+    and gives typed access to the properties the XML carries.
+
+    Registered as an adapter for the object's class or interface; the most
+    specific registration wins.
+    """
+
+    def asXML():
+        """Return the object's XML as a str (UTF-8 text, no declaration)."""
+
+    def toElement():
+        """Return the object's XML as an lxml element ``<object ...>``."""
+
+    def getPropertyItems():
+        """Return a sorted list of (property_id, type, value) of the object."""
+
+    def setProperty(property_id, type, value):
+        """Set one property (adding it when the object allows it)."""
+
+    def deleteProperty(property_id):
+        """Remove a property added on the object (no-op if not removable)."""
+
+    def getLocalRoles():
+        """Return a sorted list of (user_id, sorted tuple of roles)."""
+
+    def setLocalRoles(user_id, roles):
+        """Set (roles non-empty) or remove (roles empty) a user's local roles."""
+
+    def getSubObjects():
+        """Return the sub-objects that travel inside this object's XML."""
+
+
+class IObjectFactory(Interface):
+    """Creates an empty object of some type in a container (the inverse
+    of the ``portal_type``/``meta_type`` attributes of the XML)."""
+
+    def __call__(container, object_id, portal_type, meta_type):
+        """Create the object in ``container`` and return it (wrapped)."""
+
+
+class IConduit(Interface):
+    """Applies incoming XML to objects, detecting per-property conflicts."""
+
+    def addNode(container, element, object_id=None):
+        """Create the object described by ``element`` (a full ``<object>``)
+        in ``container``, sub-objects included. Return the new object."""
+
+    def updateNode(obj, previous_element, new_element, force=False,
+                   simulate=False):
+        """Move ``obj`` from ``previous_element`` (last agreed XML) to
+        ``new_element``. A property whose current value differs from the
+        previous one and from the new one is a conflict: it is left alone
+        (unless ``force``) and reported. Return the list of conflicts."""
+
+    def deleteNode(container, object_id):
+        """Delete the object ``object_id`` from ``container``."""
+
+
+class ISynchronizationTool(Interface):
+    """``portal_synchronizations``: publications, subscriptions, sync runs."""
+
+    id = Attribute('Tool id, portal_synchronizations')
+
+    def getPublicationList():
+        """Return the publications of this site."""
+
+    def getSubscriptionList():
+        """Return the subscriptions of this site."""
+
+    def readResponse(text=None, sync_id=None, REQUEST=None):
+        """HTTP entry point: process a SyncML message and return the reply."""

@@ -1,0 +1,1 @@
+"""Object <-> XML mapping (asXML) adapters."""

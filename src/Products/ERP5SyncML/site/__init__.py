@@ -1,0 +1,1 @@
+"""CMF site factory, GenericSetup profiles and demo content types."""
