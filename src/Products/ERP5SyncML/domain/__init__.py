@@ -1,0 +1,1 @@
+"""Sync domain: publications, subscriptions, signatures and the engine."""

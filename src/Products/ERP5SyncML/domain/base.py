@@ -1,0 +1,165 @@
+"""What publications, subscriptions and subscribers have in common."""
+import logging
+import time
+
+from AccessControl import ClassSecurityInfo
+from AccessControl.class_init import InitializeClass
+from Acquisition import aq_base
+from Acquisition import aq_parent
+from OFS.SimpleItem import SimpleItem
+
+from ..permissions import ManagePortal
+from .signature import SignatureStore
+
+logger = logging.getLogger('Products.ERP5SyncML')
+
+DEFAULT_MAX_OBJECTS = 100
+DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024
+
+#: configurable fields: (attribute, title, type, default)
+COMMON_FIELDS = (
+    ('title', 'Title', 'string', ''),
+    ('publication_url', 'Publication Url', 'string', ''),
+    ('destination_path', 'Destination Path', 'string', ''),
+    ('query', 'Query', 'string', 'objectValues'),
+    ('xml_mapping', 'XML Mapping', 'string', 'asXML'),
+    ('gpg_key', 'GPG key name', 'string', ''),
+    ('conduit', 'Conduit', 'string', 'ERP5Conduit'),
+    ('gid_generator', 'GID generator', 'string', ''),
+    ('max_objects', 'Objects per message', 'int', DEFAULT_MAX_OBJECTS),
+    ('max_message_size', 'Maximum message size (bytes)', 'int',
+     DEFAULT_MAX_MESSAGE_SIZE),
+)
+
+
+class SyncDomain(SimpleItem):
+    """One synchronized data set: a folder, how to list and map its
+    objects, and the signatures of the objects shared with one peer."""
+
+    security = ClassSecurityInfo()
+    security.declareObjectProtected(ManagePortal)
+
+    fields = COMMON_FIELDS
+    session = None
+    last_anchor = None
+    next_anchor = None
+    journal_since = 0.0
+    last_report = None
+
+    def __init__(self, id, **kw):
+        self.id = id
+        for name, _title, _type, default in self.fields:
+            setattr(self, name, default)
+        self.signatures = SignatureStore()
+        self.edit(**kw)
+
+    security.declareProtected(ManagePortal, 'edit')
+
+    def edit(self, **kw):
+        """Change configuration fields; unknown names are an error."""
+        known = {f[0]: f for f in self.fields}
+        for name, value in kw.items():
+            if name not in known:
+                raise TypeError('%s has no field %r' % (self.meta_type, name))
+            ftype, default = known[name][2], known[name][3]
+            if ftype == 'int':
+                value = int(value) if value not in (None, '') else default
+                if value <= 0:
+                    raise ValueError('%s must be a positive number' % name)
+            elif ftype == 'string':
+                value = '' if value is None else str(value).strip()
+            setattr(self, name, value)
+        for name, default in (('query', 'objectValues'),
+                              ('xml_mapping', 'asXML'),
+                              ('conduit', 'ERP5Conduit')):
+            if name in known and not getattr(self, name):
+                setattr(self, name, default)
+
+    def getFieldValues(self):
+        return [(name, title, getattr(self, name, default))
+                for name, title, _type, default in self.fields]
+
+    # -- the folder and its objects -------------------------------------
+
+    def getDestinationPathTuple(self):
+        path = self.destination_path.strip()
+        if not path:
+            raise ValueError('%s %r has no Destination Path'
+                             % (self.meta_type, self.id))
+        return tuple(p for p in path.split('/') if p)
+
+    def getDestination(self):
+        """The synchronized folder (the path is absolute from the Zope root)."""
+        root = self.getPhysicalRoot()
+        return root.unrestrictedTraverse(self.getDestinationPathTuple())
+
+    def getObjectList(self):
+        """The objects to synchronize: the query method on the folder."""
+        folder = self.getDestination()
+        method = getattr(folder, self.query or 'objectValues')
+        return [o for o in method() if not getattr(aq_base(o), '_erp5syncml_copy', False)]
+
+    def usesJournal(self):
+        """Incremental change detection through the journal is exact only
+        for the default query: a custom query is called at every sync."""
+        return (self.query or 'objectValues') in ('objectValues', 'contentValues')
+
+    def getGidFromObject(self, obj):
+        generator = self.gid_generator
+        if not generator:
+            return obj.getId()
+        value = getattr(obj, generator)
+        value = value() if callable(value) else value
+        if value in (None, ''):
+            return obj.getId()
+        return str(value)
+
+    def getObjectFromGid(self, gid):
+        sig = self.signatures.get(gid)
+        folder = self.getDestination()
+        if sig is not None and sig.object_id is not None:
+            obj = folder._getOb(sig.object_id, None)
+            if obj is not None:
+                return obj
+        if not self.gid_generator:
+            return folder._getOb(gid, None)
+        for obj in self.getObjectList():
+            if self.getGidFromObject(obj) == gid:
+                return obj
+        return None
+
+    # -- sessions and reports ---------------------------------------------
+
+    def getTool(self):
+        return aq_parent(self)
+
+    def getSession(self):
+        return self.session
+
+    def resetSession(self):
+        self.session = None
+
+    def reset(self):
+        """Forget every signature and anchor: the next sync is a slow sync."""
+        self.signatures.clear()
+        self.session = None
+        self.last_anchor = None
+        self.next_anchor = None
+        self.journal_since = 0.0
+        logger.info('%s %s reset', self.meta_type, self.id)
+
+    def setReport(self, status, reason='', counts=None):
+        self.last_report = {
+            'status': status, 'reason': reason, 'date': time.time(),
+            'counts': dict(counts or {}),
+        }
+
+    def getReport(self):
+        return self.last_report or {'status': 'never run', 'reason': '',
+                                    'date': None, 'counts': {}}
+
+    def getConflictCount(self):
+        return sum(len(s.conflicts) for s in self.signatures.conflictSignatures())
+
+
+InitializeClass(SyncDomain)

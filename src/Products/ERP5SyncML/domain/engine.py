@@ -1,0 +1,510 @@
+"""One step of a SyncML session: take the peer's message, give ours.
+
+The client (a subscription) and the server (a publication's subscriber)
+run the same packages of SyncML data synchronization::
+
+  client                                  server
+  pkg1  Alert (mode, anchors) [+Cred]  ->
+                                       <- pkg2  Status + Alert (agreed mode)
+  pkg3  Sync: client changes          ->        (several messages: the
+                                       <-        peer answers Alert 222)
+                                       <- pkg4  Status + Sync: server changes
+  pkg5  Status for pkg4               ->
+                                       <- pkg6  Status, session finished
+
+Every step runs inside the caller's transaction: what a message changes
+and the answer it produces are committed together, or not at all.
+"""
+import logging
+import time
+
+from ..syncml import codec
+from ..syncml import model as m
+from ..syncml.errors import ProtocolError
+from . import outgoing
+from .incoming import Applier
+from .incoming import status_received
+from .session import SyncSession
+
+logger = logging.getLogger('Products.ERP5SyncML')
+
+NEXT_MESSAGE = 222
+FULL_MODES = outgoing.FULL_MODES
+DATA_COMMANDS = ('Add', 'Replace', 'Delete')
+#: room kept in a message for header, statuses and the Sync wrapper
+MESSAGE_OVERHEAD = 4096
+MIN_CHUNK = 1024
+
+
+def new_anchor():
+    now = time.time()
+    return time.strftime('%Y%m%dT%H%M%S', time.gmtime(now)) + \
+        '.%06dZ' % int((now % 1) * 1e6)
+
+
+def command_name(command):
+    return type(command).__name__
+
+
+class SyncFailed(Exception):
+    """The session cannot go on; the reason is shown to the user."""
+
+
+class Side:
+    """Message handling shared by client and server."""
+
+    role = None
+
+    def __init__(self, domain):
+        self.domain = domain
+
+    # -- building messages ---------------------------------------------------
+
+    def header(self, session, target_uri, source_uri, cred=None):
+        return m.Header(
+            ver_dtd='1.2', ver_proto='SyncML/1.2',
+            session_id=session.session_id, msg_id=session.newMsgId(),
+            target=m.Location(uri=target_uri), source=m.Location(uri=source_uri),
+            cred=cred,
+            meta=m.Meta(max_msg_size=self.domain.max_message_size))
+
+    def encode(self, session, header, commands, final):
+        cmd_id = 0
+        for command in commands:
+            cmd_id += 1
+            command.cmd_id = str(cmd_id)
+            for sub in getattr(command, 'commands', None) or ():
+                cmd_id += 1
+                sub.cmd_id = str(cmd_id)
+        data = codec.encode(m.Message(header=header, commands=commands, final=final))
+        session.count('messages_sent')
+        session.count('bytes_sent', len(data))
+        return data
+
+    @staticmethod
+    def status(msg, command, code, gid=None, items=None):
+        name = command_name(command) if command is not None else 'SyncHdr'
+        return m.Status(
+            cmd_id=None, msg_ref=msg.header.msg_id,
+            cmd_ref=command.cmd_id if command is not None else '0',
+            cmd=name,
+            target_refs=[gid] if gid else [],
+            source_refs=[gid] if gid else [],
+            code=code, items=items or [])
+
+    # -- reading messages ----------------------------------------------------
+
+    def read_statuses(self, msg, session):
+        """Apply the peer's statuses about our previous commands."""
+        for command in msg.commands:
+            if not isinstance(command, m.Status):
+                continue
+            code = int(command.code)
+            if command.cmd == 'SyncHdr' and code in (401, 403, 407):
+                raise SyncFailed('authentication refused by the peer (status %d)' % code)
+            if command.cmd in DATA_COMMANDS:
+                refs = list(command.source_refs or []) + list(command.target_refs or [])
+                if refs:
+                    status_received(self.domain, command.cmd, refs[0], code)
+            elif code >= 500 and command.cmd not in ('Alert', 'SyncHdr'):
+                session.count('errors')
+
+    def apply_data(self, msg, session):
+        """Apply the peer's Sync commands; queue a status for each."""
+        applier = None
+        for command in msg.commands:
+            if not isinstance(command, m.Sync):
+                continue
+            session.addStatus(self.status(msg, command, 200))
+            for sub in command.commands or ():
+                name = command_name(sub)
+                if name not in DATA_COMMANDS:
+                    session.addStatus(self.status(msg, sub, 406))
+                    continue
+                if applier is None:
+                    applier = Applier(self.domain, session, self.role)
+                for item in sub.items or ():
+                    gid = (item.source and item.source.uri) or \
+                        (item.target and item.target.uri)
+                    if not gid:
+                        session.addStatus(self.status(msg, sub, 412))
+                        continue
+                    code = self._apply_item(applier, session, name, gid, item)
+                    session.addStatus(self.status(msg, sub, code, gid))
+
+    def _apply_item(self, applier, session, name, gid, item):
+        data = item.data
+        local_name = item.source.name if item.source is not None else None
+        chunk = session.incoming_chunk
+        if chunk is not None and chunk[0] == gid:
+            text = data if isinstance(data, str) else ''
+            data = chunk[2] + text
+            name = chunk[1]
+            local_name = chunk[3]
+            session.incoming_chunk = None
+        if item.more_data:
+            if not isinstance(data, str):
+                data = _to_text(data)
+            session.incoming_chunk = (gid, name, data, local_name)
+            return 213
+        return applier.apply(name, gid, data, local_name)
+
+    # -- our data ------------------------------------------------------------
+
+    def data_commands(self, session):
+        """Next batch of our Add/Replace/Delete commands; sets data_done."""
+        if not outgoing.sends_data(self.role, session.mode):
+            session.data_done = True
+            return []
+        if not session.planned:
+            outgoing.make_plan(self.domain, session)
+        if session.chunk is not None:
+            return [self._next_chunk(session)]
+        factory = outgoing.CommandFactory(self.domain, session, self.role)
+        budget = max(self.domain.max_message_size - MESSAGE_OVERHEAD, MIN_CHUNK)
+        used = 0
+        commands = []
+        while len(commands) < self.domain.max_objects:
+            if len(session.pending_ids):
+                key = session.pending_ids.minKey()
+                session.pending_ids.remove(key)
+                built = factory.for_object_id(key)
+            elif len(session.pending_deletes):
+                key = session.pending_deletes.minKey()
+                session.pending_deletes.remove(key)
+                built = factory.delete(key)
+            else:
+                break
+            if built is None:
+                continue
+            command, accept = built
+            size = codec.encoded_size(command)
+            if used + size > budget:
+                if commands:
+                    self._put_back(session, command, key)
+                    break
+                accept()
+                return [self._start_chunk(session, command, budget)]
+            accept()
+            commands.append(command)
+            used += size
+        session.data_done = not (len(session.pending_ids) or
+                                 len(session.pending_deletes) or session.chunk)
+        return commands
+
+    @staticmethod
+    def _put_back(session, command, key):
+        if isinstance(command, m.Delete):
+            session.pending_deletes.add(key)
+        else:
+            session.pending_ids.add(key)
+
+    def _start_chunk(self, session, command, budget):
+        item = command.items[0]
+        text = _to_text(item.data)
+        session.chunk = (command_name(command), item.source.uri,
+                         item.source.name, text)
+        logger.info('object %s is larger than a message (%d bytes): sending it in parts',
+                    item.source.uri, len(text.encode('utf-8')))
+        return self._next_chunk(session, budget)
+
+    def _next_chunk(self, session, budget=None):
+        if budget is None:
+            budget = max(self.domain.max_message_size - MESSAGE_OVERHEAD, MIN_CHUNK)
+        name, gid, local_name, text = session.chunk
+        from ..syncml.chunking import split_first
+        part, rest = split_first(text, budget)
+        cls = m.Add if name == 'Add' else m.Replace
+        item = m.Item(source=m.Location(uri=gid, name=local_name),
+                      meta=m.Meta(type='text/xml'), data=part,
+                      more_data=bool(rest))
+        session.chunk = (name, gid, local_name, rest) if rest else None
+        session.data_done = False
+        return cls(cmd_id=None, items=[item])
+
+    def sync_command(self, commands, target_db, source_db):
+        return m.Sync(cmd_id=None, target=m.Location(uri=target_db),
+                      source=m.Location(uri=source_db), commands=commands)
+
+    def _remove_unreceived(self, session):
+        """Refresh modes: what the peer did not send goes away here."""
+        from .incoming import get_conduit
+        from .journal import changes_from
+        domain = self.domain
+        folder = domain.getDestination()
+        conduit = get_conduit(domain)
+        with changes_from(domain.getOrigin()):
+            for obj in list(domain.getObjectList()):
+                gid = domain.getGidFromObject(obj)
+                if gid not in session.received_gids:
+                    logger.info('refresh: %s removed, the peer does not have it', gid)
+                    conduit.deleteNode(folder, obj.getId())
+                    domain.signatures.remove(gid)
+
+    def finish(self, session):
+        domain = self.domain
+        domain.last_anchor = domain.next_anchor
+        domain.journal_since = session.started
+        session.state = 'finished'
+        session.finished = time.time()
+        counts = dict(session.counts)
+        domain.setReport('finished', '', counts)
+        logger.info('%s %s: session %s finished: %s', domain.meta_type,
+                    domain.getId(), session.session_id,
+                    ', '.join('%s=%s' % kv for kv in sorted(counts.items()) if kv[1]))
+
+    def fail(self, session, reason):
+        session.state = 'failed'
+        session.error = reason
+        session.finished = time.time()
+        self.domain.setReport('failed', reason, session.counts)
+        logger.error('%s %s: session %s failed: %s', self.domain.meta_type,
+                     self.domain.getId(), session.session_id, reason)
+
+
+def _to_text(data):
+    from . import xmldata
+    if isinstance(data, str):
+        return data
+    if isinstance(data, bytes):
+        return data.decode('utf-8')
+    return xmldata.serialize(data).decode('utf-8')
+
+
+# ---------------------------------------------------------------------------
+# client
+
+class ClientEngine(Side):
+    """Runs a subscription's side of a session."""
+
+    role = 'client'
+
+    def cred(self):
+        sub = self.domain
+        if not sub.login:
+            return None
+        from ..syncml import auth
+        return m.Cred(format='b64', type='syncml:auth-basic',
+                      data=auth.encode_basic(sub.login, sub.password or ''))
+
+    def start(self):
+        """Begin a session; return the first message (pkg1)."""
+        sub = self.domain
+        mode = int(sub.sync_mode)
+        if mode == 200 and (sub.last_anchor is None or not len(sub.signatures)):
+            mode = 201  # nothing agreed yet: compare everything
+        session = SyncSession(sub.nextSessionId(), mode, 'client')
+        sub.session = session
+        sub.next_anchor = new_anchor()
+        if mode in FULL_MODES:
+            sub.signatures.clear()
+        sub.setReport('running', 'waiting for the master', session.counts)
+        alert = m.Alert(cmd_id=None, code=mode, items=[m.Item(
+            target=m.Location(uri=sub.getTargetDatabase()),
+            source=m.Location(uri=sub.destination_path),
+            meta=m.Meta(anchor_last=sub.last_anchor, anchor_next=sub.next_anchor))])
+        session.state = 'init_sent'
+        logger.info('subscription %s: session %s starts, mode %s, to %s',
+                    sub.getId(), session.session_id, mode, sub.publication_url)
+        return self._send(session, [alert], final=True)
+
+    def _send(self, session, commands, final):
+        sub = self.domain
+        header = self.header(session, sub.publication_url, sub.subscription_url,
+                             cred=self.cred())
+        data = self.encode(session, header, commands, final)
+        session.last_sent = data
+        return data
+
+    def receive(self, msg):
+        """Handle the master's message; return our next message or None."""
+        sub = self.domain
+        session = sub.session
+        if session is None or session.state in ('finished', 'failed'):
+            logger.warning('subscription %s: message outside a session ignored',
+                           sub.getId())
+            return None
+        if str(msg.header.session_id) != session.session_id:
+            raise ProtocolError('message for session %s, ours is %s'
+                                % (msg.header.session_id, session.session_id))
+        if msg.header.msg_id == session.last_received_msg_id:
+            logger.info('subscription %s: message %s received twice, ignored',
+                        sub.getId(), msg.header.msg_id)
+            return None
+        session.last_received_msg_id = msg.header.msg_id
+        session.count('messages_received')
+        try:
+            return self._step(msg, session)
+        except SyncFailed as exc:
+            self.fail(session, str(exc))
+            return None
+
+    def _step(self, msg, session):
+        sub = self.domain
+        self.read_statuses(msg, session)
+        for command in msg.commands:
+            if isinstance(command, m.Alert):
+                session.addStatus(self.status(msg, command, 200))
+                code = int(command.code)
+                if 200 <= code <= 205 and code != session.mode:
+                    logger.info('subscription %s: master asks for mode %s',
+                                sub.getId(), code)
+                    if code in FULL_MODES and session.mode not in FULL_MODES:
+                        sub.signatures.clear()
+                    session.mode = code
+        self.apply_data(msg, session)
+        state = session.state
+        if state == 'init_sent':
+            if not msg.final:
+                return self._send(session, session.takeStatuses() +
+                                  [m.Alert(cmd_id=None, code=NEXT_MESSAGE)], False)
+            session.state = 'sending'
+            return self._send_changes(session)
+        if state == 'sending':
+            return self._send_changes(session)
+        if state == 'sent_changes':
+            if not msg.final:
+                return self._send(session, session.takeStatuses() +
+                                  [m.Alert(cmd_id=None, code=NEXT_MESSAGE)], False)
+            if session.mode == 205:
+                self._remove_unreceived(session)
+            session.state = 'map_sent'
+            sub.setReport('running', 'confirming the master\'s changes', session.counts)
+            return self._send(session, session.takeStatuses(), True)
+        if state == 'map_sent':
+            self.finish(session)
+            return None
+        raise ProtocolError('unexpected message in state %s' % state)
+
+    def _send_changes(self, session):
+        sub = self.domain
+        commands = self.data_commands(session)
+        body = session.takeStatuses()
+        body.append(self.sync_command(commands, sub.getTargetDatabase(),
+                                      sub.destination_path))
+        final = session.data_done
+        if final:
+            session.state = 'sent_changes'
+        sub.setReport('running', 'sending changes', session.counts)
+        return self._send(session, body, final)
+
+
+# ---------------------------------------------------------------------------
+# server
+
+class ServerEngine(Side):
+    """Runs the master's side of a session with one subscriber."""
+
+    role = 'server'
+
+    def receive(self, msg, alert=None):
+        """Handle a client's message; return the reply (bytes)."""
+        sub = self.domain
+        session = sub.session
+        if session is not None and session.session_id == str(msg.header.session_id) \
+                and msg.header.msg_id == session.last_received_msg_id:
+            logger.info('subscriber %s: message %s of session %s received again:'
+                        ' same answer, nothing applied', sub.subscription_url,
+                        msg.header.msg_id, session.session_id)
+            return session.last_reply
+        if alert is not None:
+            session = self._init(msg, alert)
+            reply = self._init_reply(msg, alert, session)
+        else:
+            if session is None or session.session_id != str(msg.header.session_id):
+                raise ProtocolError('no session %s for %s: start with an Alert'
+                                    % (msg.header.session_id, sub.subscription_url))
+            if session.state in ('finished', 'failed'):
+                raise ProtocolError('session %s is over' % session.session_id)
+            session.last_received_msg_id = msg.header.msg_id
+            session.count('messages_received')
+            reply = self._step(msg, session)
+        session.last_reply = reply
+        return reply
+
+    def _init(self, msg, alert):
+        sub = self.domain
+        session = SyncSession(msg.header.session_id, int(alert.code), 'server')
+        session.last_received_msg_id = msg.header.msg_id
+        session.count('messages_received')
+        sub.session = session
+        return session
+
+    def _init_reply(self, msg, alert, session):
+        sub = self.domain
+        item = alert.items[0] if alert.items else m.Item()
+        meta = item.meta or m.Meta()
+        requested = int(alert.code)
+        alert_code = 200
+        mode = requested
+        if requested in (200, 202, 204):
+            if sub.last_anchor is None or meta.anchor_last != sub.last_anchor:
+                logger.info('subscriber %s: anchors differ (%s / %s): slow sync',
+                            sub.subscription_url, meta.anchor_last, sub.last_anchor)
+                alert_code = 508
+                mode = 201
+        if requested not in (200, 201, 202, 203, 204, 205):
+            raise ProtocolError('unsupported sync mode %s' % requested)
+        session.mode = mode
+        if mode in FULL_MODES:
+            sub.signatures.clear()
+        sub.next_anchor = meta.anchor_next
+        sub.setReport('running', 'session %s started' % session.session_id,
+                      session.counts)
+        logger.info('subscriber %s: session %s, mode %s', sub.subscription_url,
+                    session.session_id, mode)
+        statuses = [
+            self.status(msg, None, 212 if msg.header.cred else 200),
+            m.Status(cmd_id=None, msg_ref=msg.header.msg_id, cmd_ref=alert.cmd_id,
+                     cmd='Alert',
+                     target_refs=[item.target.uri] if item.target else [],
+                     source_refs=[item.source.uri] if item.source else [],
+                     code=alert_code,
+                     items=[m.Item(data=None, meta=m.Meta(anchor_next=meta.anchor_next))]),
+        ]
+        reply_alert = m.Alert(cmd_id=None, code=mode, items=[m.Item(
+            target=item.source, source=item.target,
+            meta=m.Meta(anchor_last=sub.last_anchor, anchor_next=meta.anchor_next))])
+        session.state = 'waiting_changes'
+        return self._send(msg, session, statuses + [reply_alert], True)
+
+    def _send(self, msg, session, commands, final):
+        header = self.header(session, msg.header.source.uri, msg.header.target.uri)
+        return self.encode(session, header, commands, final)
+
+    def _step(self, msg, session):
+        sub = self.domain
+        session.addStatus(self.status(msg, None, 200))
+        self.read_statuses(msg, session)
+        for command in msg.commands:
+            if isinstance(command, m.Alert):
+                session.addStatus(self.status(msg, command, 200))
+        self.apply_data(msg, session)
+        state = session.state
+        if state == 'waiting_changes':
+            if not msg.final:
+                return self._send(msg, session, session.takeStatuses() +
+                                  [m.Alert(cmd_id=None, code=NEXT_MESSAGE)], False)
+            if session.mode == 203:
+                self._remove_unreceived(session)
+            session.state = 'sending'
+            return self._send_changes(msg, session)
+        if state == 'sending':
+            return self._send_changes(msg, session)
+        if state == 'sent_changes':
+            reply = self._send(msg, session, session.takeStatuses(), True)
+            self.finish(session)
+            return reply
+        raise ProtocolError('unexpected message in state %s' % state)
+
+    def _send_changes(self, msg, session):
+        sub = self.domain
+        commands = self.data_commands(session)
+        body = session.takeStatuses()
+        body.append(self.sync_command(commands, msg.header.source.uri,
+                                      sub.aq_parent.getId()))
+        final = session.data_done
+        if final:
+            session.state = 'sent_changes'
+        return self._send(msg, session, body, final)
+

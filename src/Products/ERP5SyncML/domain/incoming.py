@@ -1,0 +1,228 @@
+"""Apply the peer's Add / Replace / Delete commands to our folder.
+
+Each command yields one status code for the peer. The master (role
+``server``) detects per-property conflicts; a client applies what the
+master sends, since the master already merged it.
+"""
+import logging
+import time
+
+from . import xmldata
+from .journal import changes_from
+from .signature import CONFLICT
+from .signature import NOT_SYNCHRONIZED
+from .signature import RESOLVED
+from .signature import xml_hash
+
+logger = logging.getLogger('Products.ERP5SyncML')
+
+#: the base the peer diffed from is not ours: ask for the whole object
+BASE_MISMATCH = 412
+
+
+class CommandError(Exception):
+    """A command that cannot be applied; ``code`` goes back to the peer."""
+
+    def __init__(self, code, reason):
+        Exception.__init__(self, reason)
+        self.code = code
+
+
+def get_conduit(domain):
+    from ..conduit import getConduit
+    return getConduit(domain.conduit or 'ERP5Conduit')
+
+
+class Applier:
+    """Applies one session's incoming data commands for a domain."""
+
+    def __init__(self, domain, session, role):
+        self.domain = domain
+        self.session = session
+        self.role = role
+        self.folder = domain.getDestination()
+        self.sigs = domain.signatures
+        self.conduit = get_conduit(domain)
+
+    # -- entry point -------------------------------------------------------
+
+    def apply(self, name, gid, data, local_name=None):
+        """Apply one command; return the status code for the peer."""
+        try:
+            with changes_from(self.domain.getOrigin()):
+                if name == 'Delete':
+                    code = self.delete(gid)
+                else:
+                    new_xml = self._new_xml(gid, data)
+                    code = self.put(name, gid, new_xml, local_name)
+        except CommandError as exc:
+            logger.warning('%s %s refused: %s (status %s)', name, gid, exc, exc.code)
+            self.session.count('errors')
+            return exc.code
+        self.session.received_gids.add(gid)
+        key = {'Add': 'received_add', 'Replace': 'received_replace',
+               'Delete': 'received_delete'}[name]
+        self.session.count(key)
+        logger.info('applied %s %s: status %s', name, gid, code)
+        return code
+
+    # -- helpers -------------------------------------------------------------
+
+    def _new_xml(self, gid, data):
+        if data is None:
+            raise CommandError(412, 'no data in command')
+        if isinstance(data, (str, bytes)):
+            data = xmldata.parse(data)
+        if xmldata.is_xupdate(data):
+            sig = self.sigs.get(gid)
+            base = sig.xml if sig is not None else None
+            declared = data.get(xmldata.BASE_ATTR)
+            if base is None or (declared and declared != xml_hash(base)):
+                raise CommandError(BASE_MISMATCH,
+                                   'diff made against another version')
+            expected = data.get(xmldata.RESULT_ATTR)
+            for attr in (xmldata.BASE_ATTR, xmldata.RESULT_ATTR):
+                data.attrib.pop(attr, None)
+            from ..conduit.xupdate import apply_xupdate
+            try:
+                new_xml = apply_xupdate(base, xmldata.serialize(data))
+            except Exception as exc:
+                raise CommandError(BASE_MISMATCH, 'diff does not apply: %s' % exc)
+            if expected and expected != xml_hash(new_xml):
+                raise CommandError(BASE_MISMATCH, 'diff gave another result')
+            return new_xml
+        if data.tag != 'object':
+            raise CommandError(415, 'unsupported data <%s>' % data.tag)
+        data.set('id', gid)
+        return xmldata.serialize(data)
+
+    def _free_id(self, wanted):
+        folder = self.folder
+        candidate = wanted
+        n = 1
+        while not candidate or folder._getOb(candidate, None) is not None:
+            n += 1
+            candidate = '%s_%d' % (wanted or 'object', n)
+        return candidate
+
+    # -- Add / Replace ---------------------------------------------------
+
+    def put(self, name, gid, new_xml, local_name):
+        sig = self.sigs.get(gid)
+        obj = self.domain.getObjectFromGid(gid)
+        new_el = xmldata.parse(new_xml)
+        if obj is None:
+            wanted = local_name or (gid if not self.domain.gid_generator else None)
+            object_id = self._free_id(wanted)
+            self.conduit.addNode(self.folder, new_el, object_id=object_id)
+            sig = self.sigs.add(gid, object_id)
+            sig.remote_id = local_name
+            self._agreed(sig, new_xml)
+            return 201
+        sig = self.sigs.add(gid, obj.getId())
+        base = sig.xml
+        base_el = xmldata.parse(base) if base is not None else xmldata.empty_like(new_el)
+        force = self.role == 'client' or self.session.mode == 203
+        conflicts = self.conduit.updateNode(obj, base_el, new_el, force=force)
+        if not conflicts:
+            was_resolved = sig.status == RESOLVED
+            self._agreed(sig, new_xml)
+            return 207 if was_resolved else 200
+        if sig.status == RESOLVED:
+            rejected = set(sig.resolved)
+            conflicts = [c for c in conflicts
+                         if (tuple(c['path']), c['property'], c['subscriber_value'])
+                         not in rejected]
+            if not conflicts:
+                # the client still sends the value the master refused:
+                # the master's value goes back to it in this session
+                self.sigs.markDirty(gid)
+                return 207
+        self._record_conflicts(sig, conflicts)
+        return 409
+
+    def _agreed(self, sig, new_xml):
+        """Both sides now start from ``new_xml``; if our object differs (a
+        merge), it stays dirty so our version goes back to the peer."""
+        sig.setAgreed(new_xml)
+        self.sigs.markDirty(sig.gid)
+
+    def _record_conflicts(self, sig, conflicts):
+        now = time.time()
+        existing = {(tuple(c['path']), c['property']): c for c in sig.conflicts}
+        merged = dict(existing)
+        for c in conflicts:
+            key = (tuple(c['path']), c['property'])
+            old = existing.get(key)
+            record = dict(c)
+            record['path'] = tuple(c['path'])
+            record['since'] = old['since'] if old is not None else now
+            record['subscriber'] = getattr(self.domain, 'subscription_url', None)
+            merged[key] = record
+        new_list = tuple(merged[k] for k in sorted(merged, key=repr))
+        if new_list != sig.conflicts:
+            added = len(set(merged) - set(existing))
+            sig.conflicts = new_list
+            self.session.count('conflicts', added)
+            logger.warning('conflict on %s: %s', sig.gid,
+                           ', '.join(str(c['property']) for c in new_list))
+        sig.status = CONFLICT
+        self.sigs.markDirty(sig.gid)
+
+    # -- Delete ----------------------------------------------------------
+
+    def delete(self, gid):
+        sig = self.sigs.get(gid)
+        obj = self.domain.getObjectFromGid(gid)
+        if obj is None:
+            if sig is not None:
+                self.sigs.remove(gid)
+            return 211
+        if self.role == 'server' and sig is not None and sig.xml is not None:
+            current = xmldata.object_xml(self.domain, obj, gid)
+            if current != sig.xml:
+                # changed here since the last sync: keep it, send it back
+                self.sigs.remove(gid)
+                self.session.pending_ids.add(obj.getId())
+                return 419
+        self.conduit.deleteNode(self.folder, obj.getId())
+        if sig is not None:
+            self.sigs.remove(gid)
+        return 200
+
+
+def status_received(domain, name, gid, code):
+    """The peer answered ``code`` to a command we sent about ``gid``."""
+    sigs = domain.signatures
+    sig = sigs.get(gid)
+    if sig is None:
+        return
+    code = int(code)
+    if name == 'Delete':
+        if code in (200, 211, 404):
+            sigs.remove(gid)
+        elif code == 419:
+            sig.status = NOT_SYNCHRONIZED  # the master sends it back
+        else:
+            sig.status = NOT_SYNCHRONIZED
+            sigs.markDirty(gid)
+        return
+    if code in (200, 201, 208):
+        if sig.temp_xml is not None:
+            sig.setAgreed(sig.temp_xml)
+        sigs.markClean(gid)
+    elif code == 207:
+        sig.status = NOT_SYNCHRONIZED
+        sig.resolved = ()
+        sigs.markDirty(gid)
+    elif code == 409:
+        sig.status = CONFLICT
+        sigs.markDirty(gid)
+    elif code == 213:
+        pass  # a chunk arrived; the rest follows
+    else:
+        logger.warning('peer refused %s %s with status %s: will resend in full',
+                       name, gid, code)
+        sig.status = NOT_SYNCHRONIZED
+        sig.force_full = True
+        sigs.markDirty(gid)

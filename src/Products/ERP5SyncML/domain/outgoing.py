@@ -1,0 +1,153 @@
+"""Our side's data: which objects to send, as which commands, in batches.
+
+The list of objects to examine is computed once per session (the *plan*)
+and consumed batch by batch, so a large folder goes out in several
+messages and memory stays bounded: only the ids still to examine are kept,
+in a BTree set, never the objects or their XML.
+"""
+import logging
+
+from ..syncml import model as m
+from . import xmldata
+from .signature import CONFLICT
+from .signature import NOT_SYNCHRONIZED
+from .signature import SENT
+from .signature import SYNCHRONIZED
+from .signature import xml_hash
+
+logger = logging.getLogger('Products.ERP5SyncML')
+
+#: seconds of overlap when asking the journal for changes, so a transaction
+#: that committed while the previous session started is not missed
+JOURNAL_MARGIN = 10.0
+
+FULL_MODES = (201, 203, 205)
+CLIENT_SENDS = (200, 201, 202, 203)
+SERVER_SENDS = (200, 201, 204, 205)
+
+
+def sends_data(role, mode):
+    return mode in (CLIENT_SENDS if role == 'client' else SERVER_SENDS)
+
+
+def make_plan(domain, session):
+    """Fill ``session.pending_ids``/``pending_deletes`` for this session."""
+    folder = domain.getDestination()
+    sigs = domain.signatures
+    full = session.mode in FULL_MODES
+    if full or not domain.usesJournal() or not domain.journal_since:
+        present = set()
+        for obj in domain.getObjectList():
+            present.add(obj.getId())
+            session.pending_ids.add(obj.getId())
+        if not full:
+            for sig in sigs.values():
+                if sig.object_id not in present:
+                    session.pending_deletes.add(sig.gid)
+        how = 'scan of %d objects' % len(present)
+    else:
+        journal = domain.getTool()._journal
+        prefix = folder.getPhysicalPath()
+        count = 0
+        for object_id in journal.changedSince(
+                domain.journal_since - JOURNAL_MARGIN, prefix,
+                exclude_origin=domain.getOrigin()):
+            session.pending_ids.add(object_id)
+            count += 1
+        for gid in sigs.dirtyGids():
+            sig = sigs.get(gid)
+            if sig is not None and sig.object_id:
+                session.pending_ids.add(sig.object_id)
+        how = 'journal: %d changed, %d pending' % (count, len(sigs.dirtyGids()))
+    session.planned = True
+    logger.info('%s %s: session %s mode %s, objects to examine: %s',
+                domain.meta_type, domain.getId(), session.session_id,
+                session.mode, how)
+
+
+class CommandFactory:
+    """Builds the SyncML command for one local object, or none when the
+    peer already has it. Nothing is changed until ``accept`` is called."""
+
+    def __init__(self, domain, session, role):
+        self.domain = domain
+        self.session = session
+        self.role = role
+        self.folder = domain.getDestination()
+        self.sigs = domain.signatures
+
+    def for_object_id(self, object_id):
+        obj = self.folder._getOb(object_id, None)
+        if obj is None or getattr(obj, '_erp5syncml_copy', False):
+            sig = self.sigs.getByObjectId(object_id)
+            if sig is None:
+                return None
+            return self.delete(sig.gid)
+        gid = self.domain.getGidFromObject(obj)
+        xml = xmldata.object_xml(self.domain, obj, gid)
+        sig = self.sigs.get(gid)
+        if sig is not None and sig.status == CONFLICT:
+            if self.role == 'server':
+                return None  # the client keeps its value until resolved
+            if sig.temp_xml == xml:
+                return None  # nothing new since we sent it
+        elif sig is not None and sig.xml == xml and not sig.force_full:
+            if sig.status != SENT:
+                sig.status = SYNCHRONIZED
+                self.sigs.markClean(gid)
+            return None
+        if self.role == 'server' and gid in self.session.received_gids \
+                and sig is not None and sig.xml == xml:
+            return None
+        if sig is None or sig.xml is None:
+            return self._data_command('Add', gid, object_id, xml, None)
+        base = None if sig.force_full else sig.xml
+        return self._data_command('Replace', gid, object_id, xml, base)
+
+    def _data_command(self, name, gid, object_id, xml, base):
+        if base is not None:
+            from ..conduit.xupdate import make_xupdate
+            diff = make_xupdate(base, xml)
+            if diff is None:
+                data = xmldata.parse(xml)
+            else:
+                data = xmldata.parse(diff)
+                data.set(xmldata.BASE_ATTR, xml_hash(base))
+                data.set(xmldata.RESULT_ATTR, xml_hash(xml))
+        else:
+            data = xmldata.parse(xml)
+        item = m.Item(source=m.Location(uri=gid, name=object_id),
+                      meta=m.Meta(type='text/xml'), data=data)
+        cls = m.Add if name == 'Add' else m.Replace
+        command = cls(cmd_id=None, items=[item])
+
+        def accept():
+            sig = self.sigs.add(gid, object_id)
+            if sig.status != CONFLICT:
+                sig.status = SENT
+            sig.temp_xml = xml
+            self.sigs.markDirty(gid)
+            self.session.count('sent_add' if name == 'Add' else 'sent_replace')
+            logger.debug('send %s %s (%d bytes of XML)', name, gid, len(xml))
+        return command, accept
+
+    def delete(self, gid):
+        sig = self.sigs.get(gid)
+        if sig is None:
+            return None
+        item = m.Item(source=m.Location(uri=gid))
+        command = m.Delete(cmd_id=None, items=[item])
+
+        def accept():
+            sig.status = SENT
+            sig.temp_xml = None
+            self.sigs.markDirty(gid)
+            self.session.count('sent_delete')
+            logger.debug('send Delete %s', gid)
+        return command, accept
+
+
+def mark_unsent(sig):
+    """A command for ``sig`` was refused or lost: try again, in full."""
+    sig.status = NOT_SYNCHRONIZED
+    sig.force_full = True

@@ -1,0 +1,80 @@
+"""Publications (on the master) and their subscribers (one per client)."""
+from AccessControl import ClassSecurityInfo
+from AccessControl.class_init import InitializeClass
+from BTrees.OOBTree import OOBTree
+
+from ..permissions import ManagePortal
+from .base import COMMON_FIELDS
+from .base import SyncDomain
+
+
+class Subscriber(SyncDomain):
+    """What the master knows of one client of a publication.
+
+    Configuration (folder, query, mapping...) is acquired from the
+    publication; the subscriber holds that client's signatures, anchors and
+    session state.
+    """
+
+    meta_type = 'ERP5SyncML Subscriber'
+    fields = ()
+    security = ClassSecurityInfo()
+    user_id = None
+
+    def __init__(self, subscription_url):
+        SyncDomain.__init__(self, subscription_url)
+        self.subscription_url = subscription_url
+
+    def getOrigin(self):
+        """Journal origin of changes applied from this client."""
+        return ('pub', self.aq_parent.getId(), self.subscription_url)
+
+
+InitializeClass(Subscriber)
+
+
+class Publication(SyncDomain):
+    """A folder the master shares with its clients."""
+
+    meta_type = 'ERP5SyncML Publication'
+    fields = COMMON_FIELDS
+    security = ClassSecurityInfo()
+
+    def __init__(self, id, **kw):
+        SyncDomain.__init__(self, id, **kw)
+        self._subscribers = OOBTree()
+
+    security.declareProtected(ManagePortal, 'getSubscriber')
+
+    def getSubscriber(self, subscription_url):
+        sub = self._subscribers.get(subscription_url)
+        return None if sub is None else sub.__of__(self)
+
+    security.declareProtected(ManagePortal, 'getSubscriberList')
+
+    def getSubscriberList(self):
+        return [s.__of__(self) for s in self._subscribers.values()]
+
+    def addSubscriber(self, subscription_url):
+        sub = Subscriber(subscription_url)
+        self._subscribers[subscription_url] = sub
+        return sub.__of__(self)
+
+    security.declareProtected(ManagePortal, 'delSubscriber')
+
+    def delSubscriber(self, subscription_url):
+        self._subscribers.pop(subscription_url, None)
+
+    def reset(self):
+        """Forget every subscriber: each client's next sync is a slow sync."""
+        self._subscribers.clear()
+        SyncDomain.reset(self)
+
+    def getOrigin(self):
+        return ('pub', self.getId(), None)
+
+    def getConflictCount(self):
+        return sum(s.getConflictCount() for s in self.getSubscriberList())
+
+
+InitializeClass(Publication)

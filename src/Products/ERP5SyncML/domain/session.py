@@ -1,0 +1,59 @@
+"""Persistent state of one SyncML session, for one subscription or subscriber."""
+import time
+
+from BTrees.OOBTree import OOTreeSet
+from persistent import Persistent
+
+
+class SyncSession(Persistent):
+    """Everything that must survive between two messages of a session.
+
+    A new instance is made for every session, so nothing leaks from one
+    session to the next.
+    """
+
+    def __init__(self, session_id, mode=None, role='client'):
+        self.session_id = str(session_id)
+        self.role = role
+        self.mode = mode
+        self.state = 'initial'
+        self.started = time.time()
+        self.finished = None
+        self.next_msg_id = 1
+        self.last_received_msg_id = None
+        self.last_reply = None          # bytes: resent when a message comes twice
+        self.last_sent = None           # bytes: last message sent (client)
+        self.pending_statuses = []      # statuses owed to the peer
+        self.pending_ids = OOTreeSet()  # local object ids still to examine
+        self.pending_deletes = OOTreeSet()  # GIDs to delete at the peer
+        self.received_gids = OOTreeSet()    # GIDs the peer sent (refresh/slow)
+        self.planned = False            # outgoing data list computed
+        self.data_done = False          # all our data commands are sent
+        self.peer_final = False         # peer's current package ended
+        self.chunk = None               # (gid, cmd, remaining str, meta) being sent
+        self.incoming_chunk = None      # (gid, cmd, received str, meta) being received
+        self.error = None
+        self.counts = {
+            'sent_add': 0, 'sent_replace': 0, 'sent_delete': 0,
+            'received_add': 0, 'received_replace': 0, 'received_delete': 0,
+            'conflicts': 0, 'errors': 0, 'messages_sent': 0,
+            'messages_received': 0, 'bytes_sent': 0, 'bytes_received': 0,
+        }
+
+    def newMsgId(self):
+        msg_id = self.next_msg_id
+        self.next_msg_id += 1
+        return str(msg_id)
+
+    def count(self, key, n=1):
+        counts = dict(self.counts)
+        counts[key] = counts.get(key, 0) + n
+        self.counts = counts
+
+    def addStatus(self, status):
+        self.pending_statuses = self.pending_statuses + [status]
+
+    def takeStatuses(self):
+        statuses = self.pending_statuses
+        self.pending_statuses = []
+        return statuses

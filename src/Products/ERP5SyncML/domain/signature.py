@@ -1,0 +1,147 @@
+"""Per-object synchronization state, keyed by GID, stored in BTrees."""
+import hashlib
+
+from BTrees.Length import Length
+from BTrees.OOBTree import OOBTree
+from BTrees.OOBTree import OOTreeSet
+from persistent import Persistent
+
+SYNCHRONIZED = 'synchronized'
+NOT_SYNCHRONIZED = 'not_synchronized'
+SENT = 'sent'
+CONFLICT = 'conflict'
+RESOLVED = 'conflict_resolved'
+PARTIAL = 'partial'
+
+STATE_TITLES = {
+    SYNCHRONIZED: 'synchronized',
+    NOT_SYNCHRONIZED: 'not synchronized',
+    SENT: 'sent, waiting for confirmation',
+    CONFLICT: 'conflict',
+    RESOLVED: 'conflict resolved, to be sent',
+    PARTIAL: 'partially transferred',
+}
+
+
+def xml_hash(xml):
+    """Content hash of an object's XML (hex sha1)."""
+    return hashlib.sha1(xml).hexdigest() if xml is not None else None
+
+
+class Signature(Persistent):
+    """What one side knows about one object shared with one peer.
+
+    ``xml`` is the XML both sides last agreed on; ``temp_xml`` what was sent
+    and not yet confirmed. ``conflicts`` holds open conflict records.
+    """
+
+    xml = None
+    temp_xml = None
+    status = NOT_SYNCHRONIZED
+    force_full = False
+    partial_data = None
+    resolved = ()
+    remote_id = None
+
+    def __init__(self, gid, object_id):
+        self.gid = gid
+        self.object_id = object_id
+        self.conflicts = ()
+
+    @property
+    def hash(self):
+        return xml_hash(self.xml)
+
+    def setAgreed(self, xml):
+        """The peer has the same XML as we do: the object is in sync."""
+        self.xml = xml
+        self.temp_xml = None
+        self.status = SYNCHRONIZED
+        self.force_full = False
+        self.partial_data = None
+        self.resolved = ()
+
+    def __repr__(self):
+        return '<Signature %s %s>' % (self.gid, self.status)
+
+
+class SignatureStore(Persistent):
+    """All signatures of one subscription or subscriber.
+
+    Lookups by GID and by local object id; the set of signatures that need
+    attention at the next sync (``dirty``) so that an incremental sync never
+    walks every signature.
+    """
+
+    def __init__(self):
+        self._by_gid = OOBTree()
+        self._by_object_id = OOBTree()
+        self._dirty = OOTreeSet()
+        self._length = Length()
+
+    def __len__(self):
+        return self._length()
+
+    def get(self, gid):
+        return self._by_gid.get(gid)
+
+    def getByObjectId(self, object_id):
+        gid = self._by_object_id.get(object_id)
+        return None if gid is None else self._by_gid.get(gid)
+
+    def add(self, gid, object_id):
+        """Return the signature of ``gid``, created when missing."""
+        sig = self._by_gid.get(gid)
+        if sig is None:
+            sig = Signature(gid, object_id)
+            self._by_gid[gid] = sig
+            self._length.change(1)
+        if object_id is not None and sig.object_id != object_id:
+            if self._by_object_id.get(sig.object_id) == gid:
+                del self._by_object_id[sig.object_id]
+            sig.object_id = object_id
+        if object_id is not None:
+            self._by_object_id[object_id] = gid
+        return sig
+
+    def remove(self, gid):
+        sig = self._by_gid.pop(gid, None)
+        if sig is None:
+            return
+        self._length.change(-1)
+        if self._by_object_id.get(sig.object_id) == gid:
+            del self._by_object_id[sig.object_id]
+        self.markClean(gid)
+
+    def gids(self):
+        return self._by_gid.keys()
+
+    def values(self):
+        return self._by_gid.values()
+
+    def markDirty(self, gid):
+        if gid not in self._dirty:
+            self._dirty.add(gid)
+
+    def markClean(self, gid):
+        if gid in self._dirty:
+            self._dirty.remove(gid)
+
+    def dirtyGids(self):
+        return list(self._dirty)
+
+    def clear(self):
+        self._by_gid.clear()
+        self._by_object_id.clear()
+        self._dirty.clear()
+        self._length.set(0)
+
+    def conflictSignatures(self):
+        """Signatures with open conflicts (walks signatures in conflict only
+        through the dirty set, which always holds them)."""
+        result = []
+        for gid in self._dirty:
+            sig = self._by_gid.get(gid)
+            if sig is not None and sig.conflicts:
+                result.append(sig)
+        return result

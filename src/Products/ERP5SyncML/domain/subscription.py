@@ -1,0 +1,57 @@
+"""Subscriptions: a client's copy of a master's publication."""
+from AccessControl import ClassSecurityInfo
+from AccessControl.class_init import InitializeClass
+
+from .base import COMMON_FIELDS
+from .base import SyncDomain
+
+SYNC_MODES = (
+    (200, 'two-way'),
+    (201, 'slow sync (two-way, full comparison)'),
+    (202, 'one-way from client'),
+    (203, 'refresh from client'),
+    (204, 'one-way from server'),
+    (205, 'refresh from server'),
+)
+
+SUBSCRIPTION_FIELDS = COMMON_FIELDS[:2] + (
+    ('subscription_url', 'Subscription Url', 'string', ''),
+) + COMMON_FIELDS[2:] + (
+    ('sync_mode', 'Sync mode', 'int', 200),
+    ('target_database', 'Publication id on the master', 'string', ''),
+    ('login', 'Login on the master', 'string', ''),
+    ('password', 'Password on the master', 'password', ''),
+)
+
+
+class Subscription(SyncDomain):
+    """A folder kept in sync with a master's publication."""
+
+    meta_type = 'ERP5SyncML Subscription'
+    fields = SUBSCRIPTION_FIELDS
+    security = ClassSecurityInfo()
+    session_counter = 0
+
+    def edit(self, **kw):
+        if 'sync_mode' in kw and kw['sync_mode'] not in (None, ''):
+            mode = int(kw['sync_mode'])
+            if mode not in dict(SYNC_MODES):
+                raise ValueError('unknown sync mode %r' % mode)
+        SyncDomain.edit(self, **kw)
+
+    def getTargetDatabase(self):
+        """The publication id on the master (defaults to our own id)."""
+        return self.target_database or self.id
+
+    def getOrigin(self):
+        return ('sub', self.getId())
+
+    def nextSessionId(self):
+        self.session_counter += 1
+        return self.session_counter
+
+    def getSyncModeTitle(self):
+        return dict(SYNC_MODES).get(self.sync_mode, str(self.sync_mode))
+
+
+InitializeClass(Subscription)

@@ -1,0 +1,38 @@
+"""Transports: deliver a SyncML message to a URL, chosen by URL scheme.
+
+Each transport is a function ``send(url, data, login, password) -> reply``
+where ``reply`` is the peer's answer (bytes) when the transport is
+request/response (HTTP) and None otherwise (file, mail).
+"""
+from urllib.parse import urlsplit
+
+
+class TransportError(Exception):
+    """The message could not be delivered (peer down, HTTP error...)."""
+
+
+def scheme_of(url):
+    return urlsplit(url).scheme.lower()
+
+
+def get_transport(url):
+    scheme = scheme_of(url)
+    if scheme in ('http', 'https'):
+        from . import http
+        return http.send
+    if scheme == 'file':
+        from . import file
+        return file.send
+    if scheme == 'mailto':
+        from . import mailto
+        return mailto.send
+    raise TransportError('no transport for URL %r (use http, https, file or mailto)'
+                         % url)
+
+
+def send(url, data, login=None, password=None, **kw):
+    return get_transport(url)(url, data, login=login, password=password, **kw)
+
+
+def is_request_response(url):
+    return scheme_of(url) in ('http', 'https')

@@ -1,0 +1,6 @@
+"""mailto: transport (e-mail through the site's MailHost) -- not done yet."""
+from . import TransportError
+
+
+def send(url, data, **kw):
+    raise TransportError('the mailto: transport is not available yet')
