@@ -445,16 +445,22 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         data = file_transport.receive(url)
         if data is None:
             return False
+        self._processMessage(data)
+        return True
+
+    def _processMessage(self, data):
+        """Process a message that came by file or mail, on whichever side it
+        is for; the master's answer goes back through the activity queue."""
         message = self._decode(data)
         sub = self._isForSubscription(message)
         if sub is not None:
             self.SubSync(sub.getId(), data)
-        else:
-            reply = self._serve(message)
-            if reply is not None:
-                self.activate(activity='SQLQueue').sendReply(
-                    message.header.source.uri, reply)
-        return True
+            return None
+        reply = self._serve(message)
+        target = message.header.source.uri
+        if reply is not None and not transports.is_request_response(target):
+            self.activate(activity='SQLQueue').sendReply(target, reply)
+        return reply
 
     # -- reporting ---------------------------------------------------------
 

@@ -327,8 +327,9 @@ class ClientEngine(Side):
         if str(msg.header.session_id) != session.session_id:
             raise ProtocolError('message for session %s, ours is %s'
                                 % (msg.header.session_id, session.session_id))
-        if msg.header.msg_id == session.last_received_msg_id:
-            logger.info('subscription %s: message %s received twice, ignored',
+        last = session.last_received_msg_id
+        if last is not None and int(msg.header.msg_id) <= int(last):
+            logger.info('subscription %s: message %s received again, ignored',
                         sub.getId(), msg.header.msg_id)
             return None
         session.last_received_msg_id = msg.header.msg_id
@@ -402,11 +403,16 @@ class ServerEngine(Side):
         sub = self.domain
         session = sub.session
         if session is not None and session.session_id == str(msg.header.session_id) \
-                and msg.header.msg_id == session.last_received_msg_id:
-            logger.info('subscriber %s: message %s of session %s received again:'
-                        ' same answer, nothing applied', sub.subscription_url,
-                        msg.header.msg_id, session.session_id)
-            return session.last_reply
+                and session.last_received_msg_id is not None:
+            last = int(session.last_received_msg_id)
+            if int(msg.header.msg_id) == last:
+                logger.info('subscriber %s: message %s of session %s received again:'
+                            ' same answer, nothing applied', sub.subscription_url,
+                            msg.header.msg_id, session.session_id)
+                return session.last_reply
+            if int(msg.header.msg_id) < last:
+                raise ProtocolError('message %s of session %s was already processed'
+                                    % (msg.header.msg_id, session.session_id))
         if alert is not None:
             session = self._init(msg, alert)
             reply = self._init_reply(msg, alert, session)
