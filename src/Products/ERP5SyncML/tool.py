@@ -32,6 +32,7 @@ from .domain.subscription import Subscription
 from .interfaces import ISynchronizationTool
 from .permissions import AddSynchronizationTool
 from .permissions import ManagePortal
+from .permissions import ResolveConflicts
 from .permissions import Synchronize
 from .syncml import codec
 from .syncml.errors import ProtocolError
@@ -60,6 +61,7 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         {'label': 'Overview', 'action': 'manage_overview'},
         {'label': 'Publications', 'action': 'managePublications'},
         {'label': 'Subscriptions', 'action': 'manageSubscriptions'},
+        {'label': 'Conflicts', 'action': 'manageConflicts'},
     ) + SimpleItem.manage_options
 
     def __init__(self, id=None):
@@ -77,6 +79,10 @@ class SynchronizationTool(UniqueObject, SimpleItem):
     managePublications = PageTemplateFile('www/publications', globals())
     security.declareProtected(ManagePortal, 'manageSubscriptions')
     manageSubscriptions = PageTemplateFile('www/subscriptions', globals())
+    security.declareProtected(ResolveConflicts, 'manageConflicts')
+    manageConflicts = PageTemplateFile('www/conflicts', globals())
+    security.declareProtected(ResolveConflicts, 'manageConflictDocuments')
+    manageConflictDocuments = PageTemplateFile('www/conflictDocuments', globals())
     security.declareProtected(ManagePortal, 'reportTemplate')
     reportTemplate = PageTemplateFile('www/report', globals())
 
@@ -487,12 +493,74 @@ class SynchronizationTool(UniqueObject, SimpleItem):
             sig = domain.signatures.getByObjectId(path[len(prefix)])
             if sig is None:
                 state = sigstates.NOT_SYNCHRONIZED
-            elif sig.conflicts:
+            elif sig.conflicts or sig.status == sigstates.CONFLICT:
                 state = sigstates.CONFLICT
             else:
                 state = sig.status
             result.append((url, state))
         return result
+
+    # -- conflicts ---------------------------------------------------------
+
+    security.declareProtected(ResolveConflicts, 'getConflictList')
+
+    def getConflictList(self, obj=None):
+        """Open conflicts of every publication, or only those of ``obj``."""
+        from .domain.conflict import conflicts_of
+        result = []
+        for pub in self.getPublicationList():
+            result.extend(conflicts_of(pub, obj))
+        return result
+
+    def _findConflicts(self, publication, subscriber, gid, property_id=None, path=''):
+        path = tuple(p for p in (path or '').split('/') if p)
+        found = []
+        for conflict in self.getConflictList():
+            if conflict.getPublicationId() != publication or \
+                    conflict.getSubscriber() != subscriber or conflict.getGid() != gid:
+                continue
+            if property_id is not None and (conflict.getPropertyId() != property_id
+                                            or conflict.getPath() != path):
+                continue
+            found.append(conflict)
+        if not found:
+            raise BadRequest('no such conflict (already resolved?)')
+        return found
+
+    security.declareProtected(ResolveConflicts, 'manage_resolveConflict')
+
+    def manage_resolveConflict(self, publication, subscriber, gid, choice,
+                               property_id=None, path='', RESPONSE=None):
+        """Resolve one conflict (``property_id`` given) or all conflicts of an
+        object and client; ``choice`` is 'publisher' or 'subscriber'."""
+        if choice not in ('publisher', 'subscriber'):
+            raise BadRequest('choice must be publisher or subscriber')
+        conflicts = self._findConflicts(publication, subscriber, gid, property_id, path)
+        if property_id is None:
+            conflict = conflicts[0]
+            if choice == 'publisher':
+                conflict.applyPublisherDocument()
+            else:
+                conflict.applySubscriberDocument()
+        else:
+            for conflict in conflicts:
+                if choice == 'publisher':
+                    conflict.applyPublisherValue()
+                else:
+                    conflict.applySubscriberValue()
+        self._redirect(RESPONSE, 'manageConflicts', 'Conflict resolved: %s value kept'
+                       % ('master' if choice == 'publisher' else 'client'))
+
+    security.declareProtected(ResolveConflicts, 'getConflictDocuments')
+
+    def getConflictDocuments(self, publication, subscriber, gid):
+        """(master XML, client XML) of an object in conflict, side by side."""
+        from .mapping import asXML
+        conflict = self._findConflicts(publication, subscriber, gid)[0]
+        master = conflict.getPublisherDocument()
+        copy = conflict.getSubscriberDocument()
+        return (asXML(master) if master is not None else '',
+                asXML(copy) if copy is not None else '')
 
     security.declareProtected(Synchronize, 'sync')
 

@@ -1,0 +1,273 @@
+"""Conflicts: one property of one object changed differently on the master
+and on one client since their last sync.
+
+The master keeps its value and records the client's value on that client's
+signature; nothing is lost until an administrator chooses. Choosing the
+master's value sends it to the client at its next sync; choosing the
+client's value applies it on the master, from where it reaches every site.
+"""
+import logging
+
+from AccessControl import ClassSecurityInfo
+from AccessControl.class_init import InitializeClass
+from Acquisition import Implicit
+
+from ..permissions import ResolveConflicts
+from ..permissions import View
+from . import xmldata
+from .journal import changes_from
+from .signature import RESOLVED
+
+logger = logging.getLogger('Products.ERP5SyncML')
+
+COPY_SUFFIX = '_conflict_copy'
+
+
+def _value_text(xml):
+    """A readable form of a property element's value."""
+    if xml is None:
+        return None
+    try:
+        element = xmldata.parse(xml)
+    except Exception:
+        return xml
+    if len(element):
+        return '\n'.join((child.text or '') for child in element)
+    return element.text or ''
+
+
+class Conflict(Implicit):
+    """A view of one conflict record of one subscriber's signature."""
+
+    security = ClassSecurityInfo()
+    security.declareObjectProtected(View)
+
+    def __init__(self, publication, subscriber, signature, record):
+        self._publication = publication
+        self._subscriber = subscriber
+        self._signature = signature
+        self._record = record
+
+    # -- accessors ---------------------------------------------------------
+
+    security.declarePublic('getPropertyId')
+
+    def getPropertyId(self):
+        return self._record['property']
+
+    security.declarePublic('getKind')
+
+    def getKind(self):
+        return self._record.get('kind', 'property')
+
+    security.declarePublic('getSubscriber')
+
+    def getSubscriber(self):
+        """The client's subscription URL."""
+        return self._subscriber.subscription_url
+
+    security.declarePublic('getPublicationId')
+
+    def getPublicationId(self):
+        return self._publication.getId()
+
+    security.declarePublic('getGid')
+
+    def getGid(self):
+        return self._signature.gid
+
+    security.declarePublic('getSince')
+
+    def getSince(self):
+        return self._record.get('since')
+
+    security.declarePublic('getPath')
+
+    def getPath(self):
+        """Ids from the synchronized object down to the one in conflict."""
+        return tuple(self._record.get('path') or ())
+
+    security.declarePublic('getObjectPath')
+
+    def getObjectPath(self):
+        """Physical path of the object in conflict (a sub-object possibly)."""
+        obj = self._target()
+        return obj.getPhysicalPath() if obj is not None else None
+
+    security.declarePublic('getPublisherValue')
+
+    def getPublisherValue(self):
+        return _value_text(self._record.get('publisher_value'))
+
+    security.declarePublic('getSubscriberValue')
+
+    def getSubscriberValue(self):
+        return _value_text(self._record.get('subscriber_value'))
+
+    security.declarePublic('getPublisherXML')
+
+    def getPublisherXML(self):
+        return self._record.get('publisher_value')
+
+    security.declarePublic('getSubscriberXML')
+
+    def getSubscriberXML(self):
+        return self._record.get('subscriber_value')
+
+    def _root(self):
+        return self._subscriber.getDestination()._getOb(
+            self._signature.object_id, None)
+
+    def _target(self):
+        obj = self._root()
+        for part in self.getPath():
+            if obj is None:
+                return None
+            obj = obj._getOb(part, None)
+        return obj
+
+    security.declareProtected(View, 'getPublisherDocument')
+
+    def getPublisherDocument(self):
+        """The live object on the master."""
+        return self._root()
+
+    security.declareProtected(ResolveConflicts, 'getSubscriberDocument')
+
+    def getSubscriberDocument(self):
+        """A temporary copy of the object with this client's values applied.
+
+        It is invisible to the publication's query, never synchronized, and
+        removed when the conflicts of this object and client are resolved.
+        """
+        original = self._root()
+        if original is None:
+            return None
+        folder = self._subscriber.getDestination()
+        copy_id = copy_id_for(self._signature.object_id, self._subscriber)
+        existing = folder._getOb(copy_id, None)
+        if existing is not None:
+            return existing
+        element = xmldata.object_element(self._subscriber, original,
+                                         self._signature.gid)
+        conduit = _conduit(self._subscriber)
+        with changes_from(('copy',)):
+            copy = conduit.addNode(folder, element, object_id=copy_id)
+            copy = folder._getOb(copy_id)
+            copy._erp5syncml_copy = True
+            for record in self._signature.conflicts:
+                value = record.get('subscriber_value')
+                conduit.applyValue(copy, tuple(record.get('path') or ()),
+                                   record['property'],
+                                   xmldata.parse(value) if value else None)
+        return copy
+
+    # -- resolution ------------------------------------------------------
+
+    security.declareProtected(ResolveConflicts, 'applyPublisherValue')
+
+    def applyPublisherValue(self):
+        """Keep the master's value; the client gets it at its next sync."""
+        resolve(self._subscriber, self._signature, [self._record], subscriber_wins=False)
+
+    security.declareProtected(ResolveConflicts, 'applySubscriberValue')
+
+    def applySubscriberValue(self):
+        """Take the client's value on the master; every site gets it."""
+        resolve(self._subscriber, self._signature, [self._record], subscriber_wins=True)
+
+    security.declareProtected(ResolveConflicts, 'applyPublisherDocument')
+
+    def applyPublisherDocument(self):
+        """Keep the master's values for every conflict of this object and client."""
+        resolve(self._subscriber, self._signature, list(self._signature.conflicts),
+                subscriber_wins=False)
+
+    security.declareProtected(ResolveConflicts, 'applySubscriberDocument')
+
+    def applySubscriberDocument(self):
+        """Take the client's values for every conflict of this object and client."""
+        resolve(self._subscriber, self._signature, list(self._signature.conflicts),
+                subscriber_wins=True)
+
+    def __repr__(self):
+        return '<Conflict %s %s %s>' % (self.getGid(), self.getPropertyId(),
+                                       self.getSubscriber())
+
+
+InitializeClass(Conflict)
+
+
+def copy_id_for(object_id, subscriber):
+    # one copy per client: two clients can hold different values
+    import hashlib
+    tag = hashlib.sha1(subscriber.subscription_url.encode('utf-8')).hexdigest()[:6]
+    return '%s%s_%s' % (object_id, COPY_SUFFIX, tag)
+
+
+def _conduit(domain):
+    from .incoming import get_conduit
+    return get_conduit(domain)
+
+
+def resolve(subscriber, signature, records, subscriber_wins):
+    """Close ``records`` of ``signature`` with the master's or the client's value."""
+    keys = {(tuple(r.get('path') or ()), r['property']) for r in records}
+    chosen = [r for r in signature.conflicts
+              if (tuple(r.get('path') or ()), r['property']) in keys]
+    if not chosen:
+        return
+    folder = subscriber.getDestination()
+    obj = folder._getOb(signature.object_id, None)
+    conduit = _conduit(subscriber)
+    rejected = set(signature.resolved)
+    for record in chosen:
+        path = tuple(record.get('path') or ())
+        if subscriber_wins:
+            value = record.get('subscriber_value')
+            if obj is not None:
+                with changes_from(None):  # a local decision: every peer must see it
+                    conduit.applyValue(obj, path, record['property'],
+                                       xmldata.parse(value) if value else None)
+        else:
+            rejected.add((path, record['property'], record.get('subscriber_value')))
+        logger.info('conflict on %s %s with %s resolved: %s value kept',
+                    signature.gid, record['property'], subscriber.subscription_url,
+                    'client' if subscriber_wins else 'master')
+    signature.resolved = tuple(sorted(rejected, key=repr))
+    signature.conflicts = tuple(r for r in signature.conflicts
+                                if (tuple(r.get('path') or ()), r['property']) not in keys)
+    if not signature.conflicts:
+        signature.status = RESOLVED
+        _remove_copy(subscriber, signature)
+    subscriber.signatures.markDirty(signature.gid)
+    if obj is not None:
+        # the object must be examined at every subscriber's next sync
+        from .journal import record_change
+        record_change(obj, obj.getPhysicalPath())
+
+
+def _remove_copy(subscriber, signature):
+    folder = subscriber.getDestination()
+    copy_id = copy_id_for(signature.object_id, subscriber)
+    if folder._getOb(copy_id, None) is not None:
+        with changes_from(('copy',)):
+            folder._delObject(copy_id)
+
+
+def conflicts_of(publication, obj=None):
+    """Conflict views of a publication, optionally only those of ``obj``
+    (the synchronized object or one of its sub-objects)."""
+    result = []
+    path = obj.getPhysicalPath() if obj is not None else None
+    for subscriber in publication.getSubscriberList():
+        for sig in subscriber.signatures.conflictSignatures():
+            for record in sig.conflicts:
+                conflict = Conflict(publication, subscriber, sig, record).__of__(subscriber)
+                if path is not None:
+                    target = conflict.getObjectPath()
+                    root = conflict.getPublisherDocument()
+                    if target != path and (root is None or root.getPhysicalPath() != path):
+                        continue
+                result.append(conflict)
+    return result
