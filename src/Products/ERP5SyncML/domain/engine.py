@@ -479,7 +479,6 @@ class ServerEngine(Side):
         return self.encode(session, header, commands, final)
 
     def _step(self, msg, session):
-        sub = self.domain
         session.addStatus(self.status(msg, None, 200))
         self.read_statuses(msg, session)
         for command in msg.commands:
