@@ -586,3 +586,19 @@ def test_zmi_add_function(zapp):
     tool = manage_addActivityTool(zapp.other)
     assert tool.meta_type == 'CMF Activity Tool'
     assert zapp.other.portal_activities.countMessage() == 0
+
+
+def test_dict_twin_with_other_tag_keeps_its_dependents_waiting(db, zapp):
+    tool = zapp.site.portal_activities
+    zapp.site.r0.activate(activity='SQLDict', priority=1).record('lead')
+    transaction.commit()
+    zapp.site.r0.activate(activity='SQLDict', priority=2,
+                          tag='x').record('tagged twin')
+    zapp.site.r1.activate(activity='SQLQueue', priority=0,
+                          after_tag='x').record('after x')
+    transaction.commit()
+    process_all(tool)
+    assert [v for v, _ in calls(db, 'r0')] == ['lead', 'tagged twin']
+    assert calls(db, 'r1') == [('after x', 'admin')]
+    assert RUNS.index(('r0', 'tagged twin', 'admin')) < RUNS.index(
+        ('r1', 'after x', 'admin'))

@@ -237,6 +237,7 @@ class ActivityTool(UniqueObject, PropertyManager, SimpleItem):
     #   Management (one message)
     #
     @security.protected(ManagePortal)
+    @requestmethod('POST')
     def manageInvoke(self, uid, REQUEST=None):
         """Run message ``uid`` now, whatever its node, date or state.
 
@@ -249,6 +250,7 @@ class ActivityTool(UniqueObject, PropertyManager, SimpleItem):
         return self._back(REQUEST, 'Message %s: %s' % (uid, result)) or result
 
     @security.protected(ManagePortal)
+    @requestmethod('POST')
     def manageCancel(self, uid, REQUEST=None):
         """Delete message ``uid`` (in the current transaction)."""
         store = self._getStore()
@@ -259,6 +261,7 @@ class ActivityTool(UniqueObject, PropertyManager, SimpleItem):
         return self._back(REQUEST, 'Message %s cancelled' % uid)
 
     @security.protected(ManagePortal)
+    @requestmethod('POST')
     def manageRetry(self, uid, REQUEST=None):
         """Queue message ``uid`` again now, with its retry counts reset."""
         store = self._getStore()

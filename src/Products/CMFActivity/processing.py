@@ -82,6 +82,8 @@ def dict_twins(store, message, when):
         return []
     return [m for m in store.for_path(message.url, message.method_id)
             if m.uid != message.uid and m.activity == DICT
+            # a twin's tag must survive for the messages waiting on it
+            and m.tag == message.tag
             and not m.processing and not m.failed
             and m.not_before <= when and not m.serialization_tag
             and not blocked_by_tags(store, m)]
