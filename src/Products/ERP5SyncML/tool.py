@@ -8,6 +8,8 @@ to the activity queue.
 import logging
 import time
 
+import transaction
+
 from AccessControl import ClassSecurityInfo
 from AccessControl import Unauthorized
 from AccessControl import getSecurityManager
@@ -19,6 +21,7 @@ from Products.CMFCore.utils import UniqueObject
 from Products.CMFCore.utils import registerToolInterface
 from Products.PageTemplates.PageTemplateFile import PageTemplateFile
 from zExceptions import BadRequest
+from ZODB.POSException import ConflictError
 from zope.interface import implementer
 
 from . import transports
@@ -316,8 +319,21 @@ class SynchronizationTool(UniqueObject, SimpleItem):
             else:
                 engine.fail(session, str(exc))
             return
-        if reply:
+        if not reply:
+            return
+        savepoint = transaction.savepoint()
+        try:
             self.SubSync(subscription_id, reply)
+        except ConflictError:
+            raise  # the activity queue retries it; the master answers the same
+        except Exception as exc:
+            # a deterministic failure would fail again: stop the session and
+            # say why, instead of retrying in a loop
+            savepoint.rollback()
+            logger.exception('subscription %s: cannot apply the master\'s answer',
+                             subscription_id)
+            ClientEngine(sub).fail(session, 'cannot apply the master\'s answer: %s: %s'
+                                   % (type(exc).__name__, exc))
 
     # -- server side -------------------------------------------------------
 
