@@ -84,11 +84,12 @@ def load_zcml():
     if _zcml:
         return
     from zope.configuration import xmlconfig
+    import AccessControl
     import Products.Five
     import Products.ERP5SyncML.conduit
     import Products.ERP5SyncML.mapping
     context = xmlconfig.file('meta.zcml', Products.Five)
-    context = xmlconfig.file('permissions.zcml', Products.Five, context)
+    context = xmlconfig.file('permissions.zcml', AccessControl, context)
     context = xmlconfig.file('configure.zcml', Products.ERP5SyncML.mapping,
                              context)
     xmlconfig.file('configure.zcml', Products.ERP5SyncML.conduit, context)
