@@ -81,6 +81,23 @@ class _Parts:
                 self.properties[property_id_of(child)] = child
 
 
+def validate(element):
+    """Read every property value of an ``<object>`` tree, so that bad
+    input is refused before anything is changed."""
+    for child in element.iter():
+        if not isinstance(child.tag, str) or child.tag in ('object', 'role',
+                                                          'item'):
+            continue
+        parent = child.getparent()
+        if parent is None or parent.tag != 'object':
+            continue
+        if child.tag == 'local_role':
+            if not child.get('id'):
+                raise ConduitError('<local_role> without id')
+            continue
+        from_element(child)
+
+
 def _text(element):
     return None if element is None else serialize(element).decode('utf-8')
 
@@ -110,6 +127,7 @@ class Conduit:
         """Create the object of ``element`` (sub-objects included) in
         ``container`` with id ``object_id`` (default: the XML id)."""
         element = as_element(element)
+        validate(element)
         object_id = object_id or element.get('id')
         obj = createObject(container, object_id,
                            element.get('portal_type', ''),
@@ -125,6 +143,7 @@ class Conduit:
         """Apply to ``obj`` what changed from ``previous_element`` to
         ``new_element``; return the list of conflicts (see module doc)."""
         new_element = as_element(new_element)
+        validate(new_element)
         if previous_element is None:
             previous_element = empty_like(new_element)
         previous_element = as_element(previous_element)
