@@ -8,6 +8,7 @@ canonical serializer, so that::
 
 for any ``old``/``new`` in canonical form (``mapping.serialize``).
 """
+import copy
 import importlib
 import importlib.metadata
 import importlib.util
@@ -138,6 +139,7 @@ def apply_xupdate(old_xml, xupdate):
     _drop_blank_tails(old)
     _rewrite_attribute_appends(modifications)
     try:
+        _clear_replaced_content(old, modifications)
         handler = XUpdateHandler(original_tree=old.getroottree())
         lxml.sax.saxify(modifications, handler)
         result = handler.result_tree.getroot()
@@ -176,3 +178,27 @@ def _rewrite_attribute_appends(modifications):
             update.text = child.text
             modifications.insert(position + offset + 1, update)
         modifications.remove(operation)
+
+
+def _clear_replaced_content(document, modifications):
+    """xupdate_processor's update adds the new content to the old one (and
+    reverses the order of several new elements); an update that switches an
+    element between text and child elements (a property changing type, say
+    from int to lines) is done here instead: the content is replaced."""
+    update = '{%s}update' % XUPDATE_NS
+    for operation in list(modifications):
+        select = operation.get('select', '')
+        if operation.tag != update or '@' in select or 'attribute::' in select \
+                or 'text()' in select:
+            continue
+        targets = document.xpath(select)
+        if len(targets) != 1 or not isinstance(targets[0], etree._Element):
+            continue
+        target = targets[0]
+        if len(target) or len(operation):
+            for child in list(target):
+                target.remove(child)
+            target.text = operation.text
+            for child in operation:
+                target.append(copy.deepcopy(child))
+            modifications.remove(operation)
