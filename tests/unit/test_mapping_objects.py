@@ -185,3 +185,17 @@ def test_property_added_retyped_and_deleted(root):
     assert mapping.deleteProperty('extra') is True
     assert not root.f.hasProperty('extra')
     assert mapping.deleteProperty('missing') is False
+
+
+def test_mappings_conduit_and_factories_provide_their_interfaces(root, site):
+    from zope.interface.verify import verifyObject
+    from Products.ERP5SyncML.interfaces import IConduit
+    from Products.ERP5SyncML.interfaces import IObjectFactory
+    from Products.ERP5SyncML.mapping.factories import getObjectFactory
+    src, _ = _ofs_tree(root)
+    site.invokeFactory('Sample', 'p')
+    for obj in [src, site.p, site] + list(src.objectValues()):
+        assert verifyObject(IXMLMapping, getXMLMapping(obj))
+    assert verifyObject(IConduit, getConduit())
+    assert verifyObject(IObjectFactory, getObjectFactory('', 'File'))
+    assert verifyObject(IObjectFactory, getObjectFactory('Sample', ''))

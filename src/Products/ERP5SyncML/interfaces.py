@@ -18,17 +18,21 @@ class IXMLMapping(Interface):
     def asXML():
         """Return the object's XML as a str (UTF-8 text, no declaration)."""
 
-    def toElement():
-        """Return the object's XML as an lxml element ``<object ...>``."""
+    def toElement(recursive=True):
+        """Return the object's XML as an lxml element ``<object ...>``;
+        without its sub-objects when ``recursive`` is false."""
 
     def getPropertyItems():
         """Return a sorted list of (property_id, type, value) of the object."""
 
     def setProperty(property_id, type, value):
-        """Set one property (adding it when the object allows it)."""
+        """Set one property (adding it when the object allows it), through
+        the object's own API and as the current user (Unauthorized without
+        the edit permission). Does not notify: see notifyModified."""
 
     def deleteProperty(property_id):
-        """Remove a property added on the object (no-op if not removable)."""
+        """Remove a property added on the object; return False (and change
+        nothing) if it is not removable."""
 
     def getLocalRoles():
         """Return a sorted list of (user_id, sorted tuple of roles)."""
@@ -38,6 +42,9 @@ class IXMLMapping(Interface):
 
     def getSubObjects():
         """Return the sub-objects that travel inside this object's XML."""
+
+    def notifyModified():
+        """Fire ObjectModifiedEvent and reindex (CMF) after edits."""
 
 
 class IObjectFactory(Interface):
@@ -64,6 +71,16 @@ class IConduit(Interface):
 
     def deleteNode(container, object_id):
         """Delete the object ``object_id`` from ``container``."""
+
+    def applyValue(obj, path, property, element):
+        """Apply one side's value of a conflict: ``path`` is the tuple of
+        sub-object ids from ``obj`` down to the object concerned,
+        ``property`` a property id, ``'local_role:<user>'`` or None (the
+        whole sub-object), ``element`` the value's XML element or None to
+        delete it."""
+
+    def getGidFromObject(obj):
+        """Return the object's GID (default: its id)."""
 
 
 class ISynchronizationTool(Interface):
