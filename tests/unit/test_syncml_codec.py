@@ -383,3 +383,11 @@ def test_structurally_fuzzed_messages_decode_or_raise_protocol_error():
                    for c in [c] + list(getattr(c, 'commands', []))):
             assert codec.decode(codec.encode(message)) == message
     assert outcomes == {'refused', 'decoded'}
+
+
+def test_html_page_with_doctype_travels_as_text():
+    page = '<!DOCTYPE html>\n<html><body>&amp; <!ENTITY x></body></html>'
+    message = m.Message(header(), [m.Replace(cmd_id=1, items=[
+        m.Item(target=m.Location('doc'), data=page)])])
+    decoded = codec.decode(codec.encode(message))
+    assert decoded.commands[0].items[0].data == page

@@ -2,6 +2,8 @@
 
 No entity expansion, no DTD, no network access, bounded size and depth.
 """
+import re
+
 from lxml import etree
 
 #: Default ceiling for one XML document received from a peer (bytes).
@@ -10,6 +12,19 @@ DEFAULT_MAX_SIZE = 16 * 1024 * 1024
 
 class UnsafeXMLError(ValueError):
     """The document is malformed, too large, or uses forbidden XML features."""
+
+
+# The start of the root element; a DOCTYPE can only come before it.  After
+# it, "<!DOCTYPE" or "<!ENTITY" is text (in CDATA or a comment), e.g. an
+# HTML page carried as item data, and must not be refused.
+_ELEMENT_START = re.compile(rb'<[A-Za-z_:\x80-\xff]')
+
+
+def _declares_dtd(data):
+    first_element = _ELEMENT_START.search(data)
+    limit = first_element.start() if first_element else len(data)
+    return any(0 <= data.find(marker, 0, limit)
+               for marker in (b'<!DOCTYPE', b'<!ENTITY'))
 
 
 def _parser():
@@ -36,7 +51,7 @@ def parse(data, max_size=DEFAULT_MAX_SIZE):
     if len(data) > max_size:
         raise UnsafeXMLError('XML document of %d bytes exceeds the limit of %d'
                              % (len(data), max_size))
-    if b'<!DOCTYPE' in data or b'<!ENTITY' in data:
+    if _declares_dtd(data):
         raise UnsafeXMLError('DOCTYPE and entity declarations are not allowed')
     try:
         root = etree.fromstring(bytes(data), _parser())
