@@ -70,3 +70,38 @@ def test_asxml_needs_view_permission(zope, asxml_site):
         folder.manage_permission('View', ['Manager'], acquire=0)
     status, _, _ = zope.http('GET', asxml_site['folder'] + '/asXML', auth=None)
     assert status == 401
+
+
+def test_person_round_trips_through_the_conduit(zope, asxml_site):
+    from zope.component.hooks import setSite
+    from Products.ERP5SyncML.conduit import getConduit
+    with zope.app() as app:
+        person = app.unrestrictedTraverse(asxml_site['cms'])
+        container = person.aq_parent
+        setSite(container.aq_parent)
+        xml = asXML(person)
+        copy = getConduit().addNode(container, xml, object_id='p_copy')
+        assert asXML(copy) == xml.replace(
+            'id="%s"' % person.getId(), 'id="p_copy"', 1)
+        assert copy.photo == person.photo and copy.birthday == person.birthday
+        setSite(None)
+    status, _, body = zope.http(
+        'GET', asxml_site['cms'].rsplit('/', 1)[0] + '/p_copy/asXML')
+    assert status == 200 and b'<object id="p_copy"' in body
+
+
+def test_scripts_and_templates_by_url(zope, asxml_site):
+    from Products.PageTemplates.ZopePageTemplate import manage_addPageTemplate
+    from Products.PythonScripts.PythonScript import manage_addPythonScript
+    with zope.app() as app:
+        folder = app.unrestrictedTraverse(asxml_site['folder'])
+        manage_addPythonScript(folder, 'py')
+        manage_addPageTemplate(folder, 'zpt', text='<p>x</p>')
+    for name, meta_type in (('py', 'Script (Python)'),
+                            ('zpt', 'Page Template')):
+        path = asxml_site['folder'] + '/' + name
+        status, headers, body = zope.http('GET', path + '/asXML')
+        assert status == 200, body[:300]
+        assert headers['content-type'] == 'text/xml; charset=utf-8'
+        assert parse(body).get('meta_type') == meta_type
+        assert body == _expected(zope, path)

@@ -9,8 +9,6 @@ import logging
 from AccessControl import Unauthorized
 from AccessControl import getSecurityManager
 from Acquisition import aq_base
-from Acquisition import aq_inner
-from Acquisition import aq_parent
 from lxml import etree
 from OFS.interfaces import IPropertyManager
 from zope.event import notify
@@ -374,7 +372,3 @@ def default_mapping(obj):
     if IPropertyManager.providedBy(obj):
         return PropertyManagerMapping(obj)
     return None
-
-
-def container_of(obj):
-    return aq_parent(aq_inner(obj))
