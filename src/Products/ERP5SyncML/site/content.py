@@ -12,6 +12,7 @@ import datetime
 from AccessControl.class_init import InitializeClass
 from AccessControl.Permissions import manage_properties
 from AccessControl.SecurityInfo import ClassSecurityInfo
+from Acquisition import Implicit
 from Acquisition import aq_get
 from DateTime import DateTime
 from DateTime.interfaces import DateTimeError
@@ -115,6 +116,22 @@ CONVERTERS = {
 }
 
 
+class _PropertiesFormClient(Implicit):
+    """Client of the stock Properties form with another property map.
+
+    The form looks names up on its client before its keyword arguments,
+    so the map is handed over by this acquisition wrapper; everything
+    else is acquired from the object."""
+
+    __allow_access_to_unprotected_subobjects__ = 1
+
+    def __init__(self, property_map):
+        self._property_map = property_map
+
+    def propertyMap(self):
+        return self._property_map
+
+
 class SyncContentMixin(CatalogAware, WorkflowAware):
     """Catalog awareness (CMF folders have none), typed ``edit()``,
     acquisition-based tool lookup, modification date and a ZMI Properties
@@ -198,10 +215,13 @@ class SyncContentMixin(CatalogAware, WorkflowAware):
         self.reindexObject()
 
     def _updateProperty(self, id, value):
-        # base64 has no ZPublisher converter: never store text there
-        if self.getPropertyType(id) in BINARY_TYPES:
-            value = _binary(value, id)
-        PropertyManager._updateProperty(self, id, value)
+        # Our converters keep text exactly (ZPublisher's rewrites newlines)
+        # and accept typed values; other types go the stock way.
+        converter = CONVERTERS.get(self.getPropertyType(id))
+        if converter is None or not self.hasProperty(id):
+            return PropertyManager._updateProperty(self, id, value)
+        self._wrapperCheck(value)
+        self._setPropValue(id, converter(value, id))
 
     # -- ZMI ------------------------------------------------------------------
 
@@ -223,9 +243,9 @@ class SyncContentMixin(CatalogAware, WorkflowAware):
     def manage_propertiesForm(self, client=None, REQUEST=None, RESPONSE=None,
                               **kw):
         """The Properties tab (binary properties are not shown)."""
-        kw.setdefault('propertyMap', self._zmiPropertyMap())
-        form = PropertyManager.manage_propertiesForm.__of__(self)
-        return form(self, REQUEST, RESPONSE, **kw)
+        view = _PropertiesFormClient(self._zmiPropertyMap()).__of__(self)
+        form = PropertyManager.manage_propertiesForm.__of__(view)
+        return form(view, REQUEST, RESPONSE, **kw)
 
     @zpublish
     @security.protected(manage_properties)

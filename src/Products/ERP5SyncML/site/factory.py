@@ -111,8 +111,9 @@ def install_tools(site, tool_ids=None):
 
 
 def apply_profile(site, profile_id):
-    """Run all import steps of ``profile_id`` ('profile-...') on ``site``,
-    adding ``portal_setup`` first when the site has none."""
+    """Run all import steps of ``profile_id`` ('profile-...') on ``site``
+    without purging (safe to repeat), adding ``portal_setup`` first when
+    the site has none. Returns the setup tool."""
     if getattr(aq_base(site), 'portal_setup', None) is None:
         site._setObject('portal_setup', SetupTool('portal_setup'))
     setup = site.portal_setup
@@ -120,7 +121,9 @@ def apply_profile(site, profile_id):
         sm = site.getSiteManager()
         if sm.queryUtility(ISetupTool) is None:
             sm.registerUtility(aq_base(setup), ISetupTool)
-        setup.runAllImportStepsFromProfile(profile_id)
+        # never purge: re-applying a base profile must not empty the
+        # catalog or drop types and tools added since
+        setup.runAllImportStepsFromProfile(profile_id, purge_old=False)
     return setup
 
 
@@ -155,7 +158,7 @@ def add_site(container, site_id, title='', demo=False, demo_content=None):
         setup = apply_profile(site, DEFAULT_PROFILE)
         setup.setBaselineContext(DEFAULT_PROFILE)
         if demo:
-            setup.runAllImportStepsFromProfile(DEMO_PROFILE)
+            apply_profile(site, DEMO_PROFILE)
         if demo_content:
             from .demo import populate
             populate(site)

@@ -78,7 +78,9 @@ class TestEnvironment:
                 # what OFS.Application.install_package does, minus the
                 # bookkeeping of Zope's own start-up
                 module = resolve(name)
-                product = Product(name)
+                # Zope names products of the Products namespace without it
+                # (manage_addProduct/ERP5SyncML/...)
+                product = Product(name.split('.', 1)[1])
                 product.package_name = name
                 module.initialize(ProductContext(product, app, module))
             transaction.commit()
