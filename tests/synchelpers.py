@@ -156,7 +156,7 @@ def sync_file(pair, app, client=None, max_rounds=50, duplicate=1):
     """Run a session over file:// URLs in this process: each side reads the
     message the other wrote; activities run in-process. ``duplicate`` > 1
     delivers every message that many times."""
-    from Products.CMFActivity.ActivityTool import process_all
+    from Products.CMFActivity import process_all
     from Products.ERP5SyncML.transports import file as file_transport
     client = client or pair.client
     master_tool = app[pair.master].portal_synchronizations

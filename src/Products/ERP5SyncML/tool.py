@@ -441,7 +441,7 @@ class SynchronizationTool(UniqueObject, SimpleItem):
             raise Unauthorized('SyncML synchronization needs authentication')
         from .syncml import auth
         try:
-            login, password = auth.decode_basic(cred.data)
+            login, password = auth.parse_basic(cred.data, cred.format)
         except Exception:
             raise Unauthorized('unsupported SyncML credentials')
         found = None

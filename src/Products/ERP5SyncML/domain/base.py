@@ -131,7 +131,11 @@ class SyncDomain(SimpleItem):
     # -- sessions and reports ---------------------------------------------
 
     def getTool(self):
-        return aq_parent(self)
+        """portal_synchronizations (a subscriber's grand-parent)."""
+        obj = aq_parent(self)
+        while obj is not None and getattr(aq_base(obj), '_journal', None) is None:
+            obj = aq_parent(obj)
+        return obj
 
     def getSession(self):
         return self.session

@@ -42,8 +42,7 @@ def new_anchor():
         '.%06dZ' % int((now % 1) * 1e6)
 
 
-def command_name(command):
-    return type(command).__name__
+command_name = m.command_name
 
 
 class SyncFailed(Exception):
@@ -62,7 +61,6 @@ class Side:
 
     def header(self, session, target_uri, source_uri, cred=None):
         return m.Header(
-            ver_dtd='1.2', ver_proto='SyncML/1.2',
             session_id=session.session_id, msg_id=session.newMsgId(),
             target=m.Location(uri=target_uri), source=m.Location(uri=source_uri),
             cred=cred,
@@ -72,10 +70,10 @@ class Side:
         cmd_id = 0
         for command in commands:
             cmd_id += 1
-            command.cmd_id = str(cmd_id)
+            command.cmd_id = cmd_id
             for sub in getattr(command, 'commands', None) or ():
                 cmd_id += 1
-                sub.cmd_id = str(cmd_id)
+                sub.cmd_id = cmd_id
         data = codec.encode(m.Message(header=header, commands=commands, final=final))
         session.count('messages_sent')
         session.count('bytes_sent', len(data))
@@ -86,7 +84,7 @@ class Side:
         name = command_name(command) if command is not None else 'SyncHdr'
         return m.Status(
             cmd_id=None, msg_ref=msg.header.msg_id,
-            cmd_ref=command.cmd_id if command is not None else '0',
+            cmd_ref=command.cmd_id if command is not None else 0,
             cmd=name,
             target_refs=[gid] if gid else [],
             source_refs=[gid] if gid else [],
@@ -212,8 +210,9 @@ class Side:
         if budget is None:
             budget = max(self.domain.max_message_size - MESSAGE_OVERHEAD, MIN_CHUNK)
         name, gid, local_name, text = session.chunk
-        from ..syncml.chunking import split_first
-        part, rest = split_first(text, budget)
+        from ..syncml.chunking import split
+        part = split(text, budget)[0]
+        rest = text[len(part):]
         cls = m.Add if name == 'Add' else m.Replace
         item = m.Item(source=m.Location(uri=gid, name=local_name),
                       meta=m.Meta(type='text/xml'), data=part,
@@ -283,9 +282,7 @@ class ClientEngine(Side):
         sub = self.domain
         if not sub.login:
             return None
-        from ..syncml import auth
-        return m.Cred(format='b64', type='syncml:auth-basic',
-                      data=auth.encode_basic(sub.login, sub.password or ''))
+        return m.Cred.basic(sub.login, sub.password or '')
 
     def start(self):
         """Begin a session; return the first message (pkg1)."""

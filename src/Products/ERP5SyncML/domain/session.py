@@ -43,7 +43,7 @@ class SyncSession(Persistent):
     def newMsgId(self):
         msg_id = self.next_msg_id
         self.next_msg_id += 1
-        return str(msg_id)
+        return msg_id
 
     def count(self, key, n=1):
         counts = dict(self.counts)
