@@ -267,9 +267,23 @@ def test_unreachable_master_ends_in_visible_failure(zope):
         setSite(app[pair.client])
         app[pair.client].portal_synchronizations.manage_syncSubscription(pair.pub_id)
         setSite(None)
+    zope.http('GET', '/%s/portal_activities/distribute?node_count:int=1' % pair.client)
     zope.http('GET', '/%s/portal_activities/tic?processing_node:int=1' % pair.client)
     report = subscription_report(pair, pair.client)
     assert report['status'] == 'retrying'
+    assert 'cannot reach' in report['reason']
+    with zope.app() as app:
+        # the retry waits in the queue; the last attempt gives up for good
+        tool = app[pair.client].portal_synchronizations
+        setSite(app[pair.client])
+        assert app[pair.client].portal_activities.hasActivity(
+            method_id='sendSyncMessage')
+        sub = tool.getSubscription(pair.pub_id)
+        tool.sendSyncMessage(pair.pub_id, sub.session.last_sent,
+                             attempt=tool_module.SEND_ATTEMPTS)
+        setSite(None)
+    report = subscription_report(pair, pair.client)
+    assert report['status'] == 'failed'
     assert 'cannot reach' in report['reason']
 
 

@@ -256,7 +256,8 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         prefixes = set()
         for domain in list(self._publications.values()) + list(self._subscriptions.values()):
             try:
-                prefixes.add(domain.getDestinationPathTuple())
+                # physical paths start with the root's empty id
+                prefixes.add(('',) + domain.getDestinationPathTuple())
             except ValueError:
                 pass
         self._destination_prefixes = tuple(sorted(prefixes))
@@ -274,8 +275,9 @@ class SynchronizationTool(UniqueObject, SimpleItem):
             data = engine.start()
         else:
             try:
-                message = codec.decode(_as_bytes(msg))
-                data = engine.receive(message)
+                raw = _as_bytes(msg)
+                message = codec.decode(raw)
+                data = engine.receive(message, size=len(raw))
             except ProtocolError as exc:
                 session = sub.session
                 if session is not None:
@@ -380,7 +382,7 @@ class SynchronizationTool(UniqueObject, SimpleItem):
                 return pub, None
         raise BadRequest('no session for %s: a session starts with an Alert' % source)
 
-    def _serve(self, message, publication=None):
+    def _serve(self, message, publication=None, size=0):
         pub, alert = self._findPublication(message)
         if publication is not None and pub.getId() != publication.getId():
             raise BadRequest('message is for publication %s' % pub.getId())
@@ -396,7 +398,7 @@ class SynchronizationTool(UniqueObject, SimpleItem):
             logger.info('publication %s: new subscriber %s', pub.getId(), source)
         subscriber.user_id = getSecurityManager().getUser().getId()
         try:
-            return ServerEngine(subscriber).receive(message, alert=alert)
+            return ServerEngine(subscriber).receive(message, alert=alert, size=size)
         except ProtocolError as exc:
             raise BadRequest(str(exc))
 
@@ -414,12 +416,13 @@ class SynchronizationTool(UniqueObject, SimpleItem):
             raise BadRequest('no SyncML message in the request')
         message = self._decode(text)
         self._authenticate(message, REQUEST)
+        size = len(text)
         sub = self._isForSubscription(message)
         if sub is not None:
             self.SubSync(sub.getId(), text)
             reply = b''
         else:
-            reply = self._serve(message)
+            reply = self._serve(message, size=size)
         if RESPONSE is not None:
             RESPONSE.setHeader('Content-Type', SYNCML_CONTENT_TYPE)
         return reply

@@ -313,7 +313,7 @@ class ClientEngine(Side):
         session.last_sent = data
         return data
 
-    def receive(self, msg):
+    def receive(self, msg, size=0):
         """Handle the master's message; return our next message or None."""
         sub = self.domain
         session = sub.session
@@ -331,6 +331,7 @@ class ClientEngine(Side):
             return None
         session.last_received_msg_id = msg.header.msg_id
         session.count('messages_received')
+        session.count('bytes_received', size)
         try:
             return self._step(msg, session)
         except SyncFailed as exc:
@@ -395,7 +396,7 @@ class ServerEngine(Side):
 
     role = 'server'
 
-    def receive(self, msg, alert=None):
+    def receive(self, msg, alert=None, size=0):
         """Handle a client's message; return the reply (bytes)."""
         sub = self.domain
         session = sub.session
@@ -412,6 +413,7 @@ class ServerEngine(Side):
                                     % (msg.header.msg_id, session.session_id))
         if alert is not None:
             session = self._init(msg, alert)
+            session.count('bytes_received', size)
             reply = self._init_reply(msg, alert, session)
         else:
             if session is None or session.session_id != str(msg.header.session_id):
@@ -421,6 +423,7 @@ class ServerEngine(Side):
                 raise ProtocolError('session %s is over' % session.session_id)
             session.last_received_msg_id = msg.header.msg_id
             session.count('messages_received')
+            session.count('bytes_received', size)
             reply = self._step(msg, session)
         session.last_reply = reply
         return reply
