@@ -409,3 +409,16 @@ def test_listing_is_the_default_view(site):
         assert view() == 'p1\np2\np3\n'
     fti = site.portal_types.Person
     assert fti.queryMethodID('(Default)') == '@@listing'
+
+
+def test_zmi_constructors_of_the_demo_types(site):
+    dispatcher = site.portal_repository.manage_addProduct['ERP5SyncML']
+    html = dispatcher.manage_addPersonForm()
+    assert 'action="manage_addPerson"' in html and 'Add Person' in html
+    assert dispatcher.manage_addPerson('zmi_person', 'Zed') == 'zmi_person'
+    person = site.portal_repository.zmi_person
+    assert (person.getPortalTypeName(), person.Title()) == ('Person', 'Zed')
+    assert _catalog_paths(site, id='zmi_person') == \
+        ['/cps/portal_repository/zmi_person']
+    html = site.manage_addProduct['ERP5SyncML'].manage_addModuleForm()
+    assert 'action="manage_addModule"' in html
