@@ -140,9 +140,11 @@ def add_site(container, site_id, title='', demo=False, demo_content=None):
     empty. ``demo_content`` without ``demo`` is a ValueError.
 
     The current site (``zope.component.hooks.getSite()``) is the same
-    after the call as before it: use ``using_site(site)`` (or
-    ``setSite``) around code that calls CMF APIs such as
-    ``invokeFactory`` outside a request on the new site.
+    after the call as before it. ``invokeFactory`` on the portal and on
+    Module/Person works without a current site (they use their own
+    site's tools); other CMF APIs outside a request (CMF 'Folder'
+    content, ``contentIds``, indexing of plain CMF content) need
+    ``using_site(site)`` or ``setSite(site)``.
     """
     if demo_content is None:
         demo_content = demo
