@@ -7,6 +7,10 @@ master sends, since the master already merged it.
 import logging
 import time
 
+import transaction
+from AccessControl import Unauthorized
+from ZODB.POSException import ConflictError
+
 from . import xmldata
 from .journal import changes_from
 from .signature import CONFLICT
@@ -26,6 +30,16 @@ class CommandError(Exception):
     def __init__(self, code, reason):
         Exception.__init__(self, reason)
         self.code = code
+
+
+def _error_code(exc):
+    if isinstance(exc, CommandError):
+        return exc.code
+    if isinstance(exc, Unauthorized):
+        return 403
+    if isinstance(exc, ValueError):  # bad values, unknown types
+        return 400
+    return 500
 
 
 def get_conduit(domain):
@@ -48,6 +62,7 @@ class Applier:
 
     def apply(self, name, gid, data, local_name=None):
         """Apply one command; return the status code for the peer."""
+        savepoint = transaction.savepoint()
         try:
             with changes_from(self.domain.getOrigin()):
                 if name == 'Delete':
@@ -55,10 +70,18 @@ class Applier:
                 else:
                     new_xml = self._new_xml(gid, data)
                     code = self.put(name, gid, new_xml, local_name)
-        except CommandError as exc:
-            logger.warning('%s %s refused: %s (status %s)', name, gid, exc, exc.code)
+        except ConflictError:
+            raise
+        except Exception as exc:
+            # one bad command changes nothing and does not stop the others
+            savepoint.rollback()
+            code = _error_code(exc)
+            log = logger.warning if isinstance(exc, (CommandError, Unauthorized)) \
+                else logger.exception
+            log('%s %s refused with status %s: %s: %s', name, gid, code,
+                type(exc).__name__, exc)
             self.session.count('errors')
-            return exc.code
+            return code
         self.session.received_gids.add(gid)
         key = {'Add': 'received_add', 'Replace': 'received_replace',
                'Delete': 'received_delete'}[name]

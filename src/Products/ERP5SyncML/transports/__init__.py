@@ -8,7 +8,15 @@ from urllib.parse import urlsplit
 
 
 class TransportError(Exception):
-    """The message could not be delivered (peer down, HTTP error...)."""
+    """The message could not be delivered (peer down, HTTP error...).
+
+    ``retry`` is False when sending the same message again cannot help
+    (the peer refused it: bad credentials, bad request).
+    """
+
+    def __init__(self, message, retry=True):
+        Exception.__init__(self, message)
+        self.retry = retry
 
 
 def scheme_of(url):

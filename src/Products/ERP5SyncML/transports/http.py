@@ -38,6 +38,9 @@ def send(url, data, login=None, password=None, timeout=TIMEOUT, **kw):
                 target, len(data), response.status_code, len(response.content),
                 time.time() - started)
     if response.status_code != 200:
-        raise TransportError('%s answered HTTP %s: %s' % (
-            target, response.status_code, response.text[:300]))
+        what = {401: 'authentication refused', 403: 'permission refused'}.get(
+            response.status_code, 'error')
+        raise TransportError('%s answered HTTP %s (%s): %s' % (
+            target, response.status_code, what, response.text[:300].strip()),
+            retry=response.status_code >= 500 or response.status_code == 408)
     return response.content

@@ -1,0 +1,90 @@
+"""Every sync entry point authenticates, and work runs as that user."""
+import pytest
+import transaction
+from zope.component.hooks import setSite
+
+from Products.ERP5SyncML.permissions import Synchronize
+from Products.ERP5SyncML.syncml import codec
+from Products.ERP5SyncML.syncml import model as m
+from synchelpers import add_person
+from synchelpers import folder
+from synchelpers import make_sites
+from synchelpers import sync
+
+pytestmark = pytest.mark.functional
+
+
+def _init_message(pub_id, cred=None, session_id='77'):
+    return codec.encode(m.Message(
+        header=m.Header(session_id=session_id, msg_id=1,
+                        target=m.Location('http://master'),
+                        source=m.Location('http://client/raw-%s' % session_id),
+                        cred=cred),
+        commands=[m.Alert(code=201, items=[m.Item(
+            target=m.Location(pub_id), source=m.Location('/raw'),
+            meta=m.Meta(anchor_next='20260101T000000Z'))])]))
+
+
+def test_syncml_credentials_authenticate_an_anonymous_request(zope):
+    pair = make_sites(zope)
+    url = '/%s/portal_synchronizations/readResponse' % pair.master
+    headers = {'Content-Type': 'application/vnd.syncml+xml'}
+    status, _h, body = zope.http('POST', url, data=_init_message(pair.pub_id),
+                                 auth=None, headers=headers)
+    assert status == 401
+    bad = m.Cred.basic(zope.user, 'wrong password')
+    status, _h, body = zope.http('POST', url, auth=None, headers=headers,
+                                 data=_init_message(pair.pub_id, bad, '78'))
+    assert status == 401
+    good = m.Cred.basic(zope.user, zope.password)
+    status, _h, body = zope.http('POST', url, auth=None, headers=headers,
+                                 data=_init_message(pair.pub_id, good, '79'))
+    assert status == 200, body
+    reply = codec.decode(body)
+    assert reply.header_status().code == 212
+    with zope.app() as app:
+        pub = app[pair.master].portal_synchronizations.getPublication(pair.pub_id)
+        subscriber = pub.getSubscriber('http://client/raw-79')
+        assert subscriber.user_id == zope.user
+        assert pub.getSubscriber('http://client/raw-78') is None
+        transaction.abort()
+
+
+def test_work_runs_as_the_authenticated_user(zope):
+    pair = make_sites(zope)
+    zope.add_user('syncer', 'syncer-secret', ['Member'])
+    with zope.app() as app:
+        master = app[pair.master]
+        master.manage_permission(Synchronize, ['Manager', 'Member'], acquire=False)
+        sub = app[pair.client].portal_synchronizations.getSubscription(pair.pub_id)
+        sub.edit(login='syncer', password='syncer-secret')
+        add_person(app, pair.client, 'intruder', title='may not be added')
+    report = sync(pair)
+    # the session completes, but the master refused to create the object:
+    # a Member may synchronize here, not add content
+    assert report['status'] == 'finished', report
+    with zope.app() as app:
+        assert 'intruder' not in folder(app, pair.master).objectIds()
+        pub = app[pair.master].portal_synchronizations.getPublication(pair.pub_id)
+        subscriber = pub.getSubscriberList()[0]
+        assert subscriber.user_id == 'syncer'
+        assert subscriber.session.counts['errors'] >= 1
+        setSite(None)
+        transaction.abort()
+
+
+def test_user_without_sync_permission_is_refused(zope):
+    pair = make_sites(zope)
+    zope.add_user('visitor', 'visitor-secret', ['Member'])
+    with zope.app() as app:
+        sub = app[pair.client].portal_synchronizations.getSubscription(pair.pub_id)
+        sub.edit(login='visitor', password='visitor-secret')
+        add_person(app, pair.client, 'p')
+    report = sync(pair)
+    assert report['status'] == 'failed', report
+    assert '401' in report['reason'] or 'authentication' in report['reason']
+    with zope.app() as app:
+        assert folder(app, pair.master).objectIds() == []
+        pub = app[pair.master].portal_synchronizations.getPublication(pair.pub_id)
+        assert pub.getSubscriberList() == []
+        transaction.abort()
