@@ -84,7 +84,7 @@ def test_user_without_sync_permission_is_refused(zope):
     assert report['status'] == 'failed', report
     assert '401' in report['reason'] or 'authentication' in report['reason']
     with zope.app() as app:
-        assert folder(app, pair.master).objectIds() == []
+        assert list(folder(app, pair.master).objectIds()) == []
         pub = app[pair.master].portal_synchronizations.getPublication(pair.pub_id)
         assert pub.getSubscriberList() == []
         transaction.abort()
