@@ -19,7 +19,9 @@ import logging
 import time
 
 from ..syncml import codec
+from ..syncml import codes
 from ..syncml import model as m
+from ..syncml import session as protocol
 from ..syncml.errors import ProtocolError
 from . import outgoing
 from .incoming import Applier
@@ -57,6 +59,24 @@ class Side:
     def __init__(self, domain):
         self.domain = domain
 
+    # -- the protocol's state table (syncml.session) --------------------------
+
+    def _protocol(self, session):
+        role = codes.CLIENT if self.role == 'client' else codes.SERVER
+        return protocol.Session(role, getattr(session, 'protocol_state', 'INITIAL'))
+
+    def track_send(self, session, message):
+        """Check our message against the package table; record the step."""
+        table = self._protocol(session)
+        table.send(protocol.infer_event(table.state, table.role, message))
+        session.protocol_state = table.state
+
+    def track_receive(self, session, message):
+        """Refuse a message the package table does not allow now."""
+        table = self._protocol(session)
+        table.receive(protocol.infer_event(table.state, table.peer, message))
+        session.protocol_state = table.state
+
     # -- building messages ---------------------------------------------------
 
     def header(self, session, target_uri, source_uri, cred=None):
@@ -74,7 +94,9 @@ class Side:
             for sub in getattr(command, 'commands', None) or ():
                 cmd_id += 1
                 sub.cmd_id = cmd_id
-        data = codec.encode(m.Message(header=header, commands=commands, final=final))
+        message = m.Message(header=header, commands=commands, final=final)
+        self.track_send(session, message)
+        data = codec.encode(message)
         session.count('messages_sent')
         session.count('bytes_sent', len(data))
         return data
@@ -333,8 +355,9 @@ class ClientEngine(Side):
         session.count('messages_received')
         session.count('bytes_received', size)
         try:
+            self.track_receive(session, msg)
             return self._step(msg, session)
-        except SyncFailed as exc:
+        except (SyncFailed, ProtocolError) as exc:
             self.fail(session, str(exc))
             return None
 
@@ -414,6 +437,7 @@ class ServerEngine(Side):
         if alert is not None:
             session = self._init(msg, alert)
             session.count('bytes_received', size)
+            self.track_receive(session, msg)
             reply = self._init_reply(msg, alert, session)
         else:
             if session is None or session.session_id != str(msg.header.session_id):
@@ -421,6 +445,7 @@ class ServerEngine(Side):
                                     % (msg.header.session_id, sub.subscription_url))
             if session.state in ('finished', 'failed'):
                 raise ProtocolError('session %s is over' % session.session_id)
+            self.track_receive(session, msg)
             session.last_received_msg_id = msg.header.msg_id
             session.count('messages_received')
             session.count('bytes_received', size)
@@ -441,16 +466,12 @@ class ServerEngine(Side):
         item = alert.items[0] if alert.items else m.Item()
         meta = item.meta or m.Meta()
         requested = int(alert.code)
-        alert_code = 200
-        mode = requested
-        if requested in (200, 202, 204):
-            if sub.last_anchor is None or meta.anchor_last != sub.last_anchor:
-                logger.info('subscriber %s: anchors differ (%s / %s): slow sync',
-                            sub.subscription_url, meta.anchor_last, sub.last_anchor)
-                alert_code = 508
-                mode = 201
-        if requested not in (200, 201, 202, 203, 204, 205):
-            raise ProtocolError('unsupported sync mode %s' % requested)
+        alert_code, mode = protocol.negotiate_mode(requested, meta.anchor_last,
+                                                   sub.last_anchor)
+        alert_code, mode = int(alert_code), int(mode)
+        if alert_code == 508:
+            logger.info('subscriber %s: anchors differ (%s / %s): slow sync',
+                        sub.subscription_url, meta.anchor_last, sub.last_anchor)
         session.mode = mode
         if mode in FULL_MODES:
             sub.signatures.clear()

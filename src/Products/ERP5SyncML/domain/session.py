@@ -17,6 +17,7 @@ class SyncSession(Persistent):
         self.role = role
         self.mode = mode
         self.state = 'initial'
+        self.protocol_state = 'INITIAL'  # syncml.session table state
         self.started = time.time()
         self.finished = None
         self.next_msg_id = 1
