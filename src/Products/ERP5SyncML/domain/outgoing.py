@@ -128,7 +128,7 @@ class CommandFactory:
             sig.temp_xml = xml
             self.sigs.markDirty(gid)
             self.session.count('sent_add' if name == 'Add' else 'sent_replace')
-            logger.debug('send %s %s (%d bytes of XML)', name, gid, len(xml))
+            logger.info('send %s %s (%d bytes of XML)', name, gid, len(xml))
         return command, accept
 
     def delete(self, gid):
@@ -143,7 +143,7 @@ class CommandFactory:
             sig.temp_xml = None
             self.sigs.markDirty(gid)
             self.session.count('sent_delete')
-            logger.debug('send Delete %s', gid)
+            logger.info('send Delete %s', gid)
         return command, accept
 
 
