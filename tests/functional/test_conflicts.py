@@ -81,11 +81,17 @@ def test_new_edit_updates_the_conflict(zope):
     pair = conflicting_pair(zope)
     with zope.app() as app:
         edit_person(app, pair.client, 'p', description='client second thought')
+        edit_person(app, pair.master, 'p', description='master second thought')
     assert sync(pair)['status'] == 'finished'
     with zope.app() as app:
         found = conflicts(app, pair)
         assert len(found) == 1
         assert found[0].getSubscriberValue() == 'client second thought'
+        assert found[0].getPublisherValue() == 'master second thought'
+        found[0].applyPublisherValue()
+    assert sync(pair)['status'] == 'finished'
+    with zope.app() as app:
+        assert prop(app, pair.client, 'p', 'description') == 'master second thought'
         transaction.abort()
 
 

@@ -422,7 +422,8 @@ class SynchronizationTool(UniqueObject, SimpleItem):
             self.SubSync(sub.getId(), text)
             reply = b''
         else:
-            reply = self._serve(message, size=size)
+            publication = self._getPublication(sync_id) if sync_id else None
+            reply = self._serve(message, publication=publication, size=size)
         if RESPONSE is not None:
             RESPONSE.setHeader('Content-Type', SYNCML_CONTENT_TYPE)
         return reply

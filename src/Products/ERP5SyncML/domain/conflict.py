@@ -97,7 +97,8 @@ class Conflict(Implicit):
     security.declarePublic('getPublisherValue')
 
     def getPublisherValue(self):
-        return _value_text(self._record.get('publisher_value'))
+        """The master's value now (it may have changed since detection)."""
+        return _value_text(self.getPublisherXML())
 
     security.declarePublic('getSubscriberValue')
 
@@ -107,7 +108,37 @@ class Conflict(Implicit):
     security.declarePublic('getPublisherXML')
 
     def getPublisherXML(self):
-        return self._record.get('publisher_value')
+        live = self._liveElement()
+        if live is False:
+            return self._record.get('publisher_value')
+        return None if live is None else xmldata.serialize(live).decode('utf-8')
+
+    def _liveElement(self):
+        """The master's current element for this conflict, None when it has
+        none, False when it cannot be read (then the recorded value serves)."""
+        from ..mapping import getXMLMapping
+        from ..mapping.values import property_id_of
+        target = self._target()
+        if target is None:
+            return False
+        prop = self._record['property']
+        kind = self.getKind()
+        try:
+            mapping = getXMLMapping(target)
+            if kind == 'property':
+                for element in mapping.getPropertyElements():
+                    if property_id_of(element) == prop:
+                        return element
+                return None
+            if kind == 'local_role':
+                user = prop.split(':', 1)[1] if ':' in prop else prop
+                for element in mapping.getLocalRoleElements():
+                    if element.get('id') == user:
+                        return element
+                return None
+        except Exception:
+            logger.debug('cannot read the live value of %r', self, exc_info=True)
+        return False
 
     security.declarePublic('getSubscriberXML')
 
