@@ -99,6 +99,17 @@ class SyncDomain(SimpleItem):
         method = getattr(folder, self.query or 'objectValues')
         return [o for o in method() if not getattr(aq_base(o), '_erp5syncml_copy', False)]
 
+    def getObjectIdList(self):
+        """Ids of the objects to synchronize; with the default query the
+        objects are not loaded (only conflict copies are looked at)."""
+        if not self.usesJournal():
+            return [o.getId() for o in self.getObjectList()]
+        from .conflict import COPY_SUFFIX
+        folder = self.getDestination()
+        ids = folder.contentIds() if self.query == 'contentValues' else folder.objectIds()
+        return [i for i in ids if COPY_SUFFIX not in i or not getattr(
+            aq_base(folder._getOb(i)), '_erp5syncml_copy', False)]
+
     def usesJournal(self):
         """Incremental change detection through the journal is exact only
         for the default query: a custom query is called at every sync."""

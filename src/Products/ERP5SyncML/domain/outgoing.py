@@ -37,9 +37,9 @@ def make_plan(domain, session):
     full = session.mode in FULL_MODES
     if full or not domain.usesJournal() or not domain.journal_since:
         present = set()
-        for obj in domain.getObjectList():
-            present.add(obj.getId())
-            session.pending_ids.add(obj.getId())
+        for object_id in domain.getObjectIdList():
+            present.add(object_id)
+            session.pending_ids.add(object_id)
         if not full:
             for sig in sigs.values():
                 if sig.object_id not in present:
