@@ -5,6 +5,7 @@ configuration, exposes the ZMI tabs and the HTTP/mail entry points
 (``readResponse``, ``SubSync``, ``PubSync``), and hands outgoing messages
 to the activity queue.
 """
+import contextlib
 import logging
 import time
 
@@ -102,10 +103,11 @@ class SynchronizationTool(UniqueObject, SimpleItem):
                               gpg_key='', RESPONSE=None, **kw):
         """Add a publication (on the master)."""
         id = self._checkNewId(id, self._publications)
-        pub = Publication(id, publication_url=publication_url,
-                          destination_path=destination_path, query=query,
-                          xml_mapping=xml_mapping, gpg_key=gpg_key,
-                          **self._fieldArgs(Publication, kw))
+        with _bad_values():
+            pub = Publication(id, publication_url=publication_url,
+                              destination_path=destination_path, query=query,
+                              xml_mapping=xml_mapping, gpg_key=gpg_key,
+                              **self._fieldArgs(Publication, kw))
         self._publications[id] = pub
         self._updatePrefixes()
         logger.info('publication %s added for %s', id, destination_path)
@@ -120,11 +122,12 @@ class SynchronizationTool(UniqueObject, SimpleItem):
                                **kw):
         """Add a subscription (on a client)."""
         id = self._checkNewId(id, self._subscriptions)
-        sub = Subscription(id, publication_url=publication_url,
-                           subscription_url=subscription_url,
-                           destination_path=destination_path, query=query,
-                           xml_mapping=xml_mapping, gpg_key=gpg_key,
-                           **self._fieldArgs(Subscription, kw))
+        with _bad_values():
+            sub = Subscription(id, publication_url=publication_url,
+                               subscription_url=subscription_url,
+                               destination_path=destination_path, query=query,
+                               xml_mapping=xml_mapping, gpg_key=gpg_key,
+                               **self._fieldArgs(Subscription, kw))
         self._subscriptions[id] = sub
         self._updatePrefixes()
         logger.info('subscription %s added for %s', id, destination_path)
@@ -153,7 +156,8 @@ class SynchronizationTool(UniqueObject, SimpleItem):
     def manage_editPublication(self, id, RESPONSE=None, **kw):
         """Change a publication's fields."""
         pub = self._getPublication(id)
-        pub.edit(**self._fieldArgs(Publication, kw))
+        with _bad_values():
+            pub.edit(**self._fieldArgs(Publication, kw))
         self._updatePrefixes()
         self._redirect(RESPONSE, 'managePublications', 'Publication %s changed' % id)
 
@@ -164,7 +168,8 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         sub = self._getSubscription(id)
         if kw.get('password', None) == '':
             kw.pop('password')  # an empty password field keeps the old one
-        sub.edit(**self._fieldArgs(Subscription, kw))
+        with _bad_values():
+            sub.edit(**self._fieldArgs(Subscription, kw))
         self._updatePrefixes()
         self._redirect(RESPONSE, 'manageSubscriptions', 'Subscription %s changed' % id)
 
@@ -604,6 +609,15 @@ class SynchronizationTool(UniqueObject, SimpleItem):
 
 InitializeClass(SynchronizationTool)
 registerToolInterface('portal_synchronizations', ISynchronizationTool)
+
+
+@contextlib.contextmanager
+def _bad_values():
+    """A wrong field value is the user's input error: HTTP 400."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def _as_bytes(data):

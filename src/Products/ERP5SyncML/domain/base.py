@@ -58,16 +58,23 @@ class SyncDomain(SimpleItem):
     def edit(self, **kw):
         """Change configuration fields; unknown names are an error."""
         known = {f[0]: f for f in self.fields}
+        values = {}
         for name, value in kw.items():
             if name not in known:
                 raise TypeError('%s has no field %r' % (self.meta_type, name))
             ftype, default = known[name][2], known[name][3]
             if ftype == 'int':
-                value = int(value) if value not in (None, '') else default
+                try:
+                    value = int(value) if value not in (None, '') else default
+                except ValueError:
+                    raise ValueError('%s must be a number, not %r' % (name, value))
                 if value <= 0:
                     raise ValueError('%s must be a positive number' % name)
             elif ftype == 'string':
                 value = '' if value is None else str(value).strip()
+            values[name] = value
+        # every value was checked: nothing is changed by a refused edit
+        for name, value in values.items():
             setattr(self, name, value)
         for name, default in (('query', 'objectValues'),
                               ('xml_mapping', 'asXML'),
