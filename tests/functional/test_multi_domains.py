@@ -16,7 +16,6 @@ from synchelpers import edit_person
 from synchelpers import folder
 from synchelpers import folder_xml
 from synchelpers import make_sites
-from synchelpers import run_until_done
 from synchelpers import sync
 
 pytestmark = pytest.mark.functional
