@@ -175,6 +175,43 @@ def drive(pair, max_rounds):
                        % (max_rounds, subscription_report(pair, pair.client)))
 
 
+def examined(plans):
+    """{'client': n, 'master': n}: objects each side examined (built XML for)."""
+    import re
+    result = {}
+    for plan in plans:
+        who, _, text = plan.partition(': ')
+        numbers = [int(x) for x in re.findall(r'(\d+) (?:objects|changed|pending)', text)]
+        result[who] = result.get(who, 0) + sum(numbers)
+    return result
+
+
+class PlanLog:
+    """What each side decided to examine ('objects to examine: ...' lines of
+    the server's event log), for the syncs since the last call."""
+
+    MARK = 'objects to examine: '
+
+    def __init__(self, path):
+        self.path = path
+        self.offset = 0
+
+    def new(self):
+        try:
+            with open(self.path, 'rb') as f:
+                f.seek(self.offset)
+                data = f.read()
+        except OSError:
+            return []
+        self.offset += len(data)
+        plans = []
+        for line in data.decode('utf-8', 'replace').splitlines():
+            if self.MARK in line:
+                who = 'master' if 'Subscriber ' in line else 'client'
+                plans.append('%s: %s' % (who, line.split(self.MARK, 1)[1]))
+        return plans
+
+
 def sync_figures(report, rounds, seconds, objects=None):
     counts = report['counts']
     fig = {
@@ -201,7 +238,7 @@ def check_folder_size(zope, pair, n):
                            'expected %d each' % (sizes, n))
 
 
-def run_size(n, first_repeats, rounds, changes, batch, base_dir):
+def run_size(n, first_repeats, rounds, changes, batch, settle, base_dir):
     """Every measurement for one N, with a server of its own."""
     sys.path[:0] = [str(ROOT), str(ROOT / 'tests')]
     from synchelpers import make_sites
@@ -215,6 +252,8 @@ def run_size(n, first_repeats, rounds, changes, batch, base_dir):
         memory = Memory({'zope': zope.server.proc.pid, 'zeo': zope.zeo.proc.pid,
                          'bench': 'self'})
         result['peak_reset_supported'] = memory.resettable
+        result['server_started'] = memory.sample()
+        plans = PlanLog(zope.instance.log_dir / 'event.log')
         max_rounds = 20 + 4 * (n // 50 + 1)
         pair = None
         for rep in range(first_repeats):
@@ -227,10 +266,16 @@ def run_size(n, first_repeats, rounds, changes, batch, base_dir):
                 'memory': memory.sample()})
             print('  N=%d repeat %d: %d objects created in %.1f s'
                   % (n, rep + 1, n, result['creation'][-1]['seconds']), flush=True)
+            if rep == first_repeats - 1 and settle:
+                # this pair's incremental syncs must not see the creation
+                # through the journal's safety margin (see README)
+                time.sleep(settle)
             memory.start()
             report, nrounds, seconds = drive(pair, max_rounds)
             fig = sync_figures(report, nrounds, seconds, objects=n)
             fig['memory'] = memory.sample()
+            fig['plan'] = plans.new()
+            fig['examined'] = examined(fig['plan'])
             result['first_sync'].append(fig)
             print('  N=%d repeat %d: first sync %.2f s (%s obj/s), %d messages, '
                   '%d bytes, server peak %.0f MiB'
@@ -248,6 +293,8 @@ def run_size(n, first_repeats, rounds, changes, batch, base_dir):
             fig['round'] = rnd + 1
             fig['changed'] = len(indexes)
             fig['memory'] = memory.sample()
+            fig['plan'] = plans.new()
+            fig['examined'] = examined(fig['plan'])
             if fig['received_replace'] != len(indexes):
                 raise RuntimeError('incremental sync: %d objects edited, the client '
                                    'received %d Replace' % (len(indexes),
@@ -267,6 +314,8 @@ def run_size(n, first_repeats, rounds, changes, batch, base_dir):
             fig['round'] = rnd + 1
             fig['replace_command_bytes'] = cmd_size
             fig['memory'] = memory.sample()
+            fig['plan'] = plans.new()
+            fig['examined'] = examined(fig['plan'])
             result['one_property'].append(fig)
             print('  N=%d one-property edit round %d: %d bytes on the wire '
                   '(Replace command %s bytes), %.3f s'
@@ -302,6 +351,14 @@ def summarize(result):
     s['first_sync']['zope_peak_mib'] = med(fs, 'zope', 'peak_mib')
     s['incremental'] = {k: med(inc, k) for k in ('seconds', 'messages', 'bytes')}
     s['incremental']['repeats'] = len(inc)
+    # the first incremental after a first sync can differ from the later ones
+    s['incremental']['round1_seconds'] = inc[0]['seconds'] if inc else None
+    s['incremental']['later_rounds_median_seconds'] = med(inc[1:], 'seconds')
+    for side in ('client', 'master'):
+        s['incremental']['examined_' + side] = median(
+            [r.get('examined', {}).get(side) for r in inc])
+        s['incremental']['round1_examined_' + side] = \
+            inc[0].get('examined', {}).get(side) if inc else None
     s['incremental']['zope_peak_mib'] = med(inc, 'zope', 'peak_mib')
     s['one_property'] = {k: med(one, k) for k in
                          ('seconds', 'bytes', 'bytes_sent', 'bytes_received',
@@ -338,6 +395,16 @@ def print_table(summaries, out=sys.stdout):
             one['repeats'],
             fmt(fs['zope_peak_mib'], '%.0f'), fmt(inc['zope_peak_mib'], '%.0f'),
             fmt(s['bench_maxrss_mib'], '%.0f')))
+    w('\nIncremental sync, round 1 (right after the first sync) and later rounds;'
+      ' objects examined (XML built) by client/master\n\n')
+    w('%7s | %9s %9s | %-19s | %s\n' % ('N', 'round1 s', 'later s',
+                                        'round1 examined c/m', 'median examined c/m'))
+    for s in summaries:
+        inc = s['incremental']
+        w('%7d | %9s %9s | %8s / %-8s | %6s / %s\n' % (
+            s['n'], fmt(inc['round1_seconds']), fmt(inc['later_rounds_median_seconds']),
+            fmt(inc['round1_examined_client'], '%d'), fmt(inc['round1_examined_master'], '%d'),
+            fmt(inc['examined_client'], '%d'), fmt(inc['examined_master'], '%d')))
     incs = [(s['n'], s['incremental']['seconds']) for s in summaries
             if s['incremental']['seconds']]
     if len(incs) >= 2:
@@ -363,6 +430,10 @@ def parse_args(argv):
                    help='objects edited before each incremental sync')
     p.add_argument('--batch', type=int, default=500,
                    help='objects created per transaction (not measured)')
+    p.add_argument('--settle', type=float, default=None,
+                   help='seconds to wait between creating the objects and the '
+                   'first sync whose pair is used for the incremental syncs '
+                   '(default: the journal margin + 1)')
     p.add_argument('--quick', action='store_true',
                    help='N=100, one repeat: checks that the benchmark works')
     p.add_argument('--output', help='JSON file (default bench/results/<timestamp>.json)')
@@ -372,6 +443,9 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.incremental_sizes, args.repeat = '100', '100', 1
+    if args.settle is None:
+        from Products.ERP5SyncML.domain.outgoing import JOURNAL_MARGIN
+        args.settle = JOURNAL_MARGIN + 1
     if args.repeat < 1:
         p.error('--repeat must be at least 1')
     return args
@@ -382,7 +456,7 @@ def worker_main(args):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix='syncbench-') as tmp:
         result = run_size(args.worker, args.first_repeats, args.repeat,
-                          args.changes, args.batch, tmp)
+                          args.changes, args.batch, args.settle, tmp)
     Path(args.worker_output).write_text(json.dumps(result))
 
 
@@ -391,6 +465,7 @@ def run_child(n, first_repeats, args, tmp):
     cmd = [sys.executable, str(Path(__file__).resolve()), '--worker', str(n),
            '--first-repeats', str(first_repeats), '--repeat', str(args.repeat),
            '--changes', str(args.changes), '--batch', str(args.batch),
+           '--settle', str(args.settle),
            '--worker-output', str(out)]
     proc = subprocess.Popen(cmd, cwd=str(ROOT))
     try:
