@@ -100,8 +100,9 @@ class SynchronizationTool(UniqueObject, SimpleItem):
 
     def manage_addPublication(self, id, publication_url='', destination_path='',
                               query='objectValues', xml_mapping='asXML',
-                              gpg_key='', RESPONSE=None, **kw):
+                              gpg_key='', REQUEST=None, RESPONSE=None, **kw):
         """Add a publication (on the master)."""
+        kw = self._formFields(Publication, REQUEST, kw)
         id = self._checkNewId(id, self._publications)
         with _bad_values():
             pub = Publication(id, publication_url=publication_url,
@@ -118,9 +119,10 @@ class SynchronizationTool(UniqueObject, SimpleItem):
 
     def manage_addSubscription(self, id, publication_url='', subscription_url='',
                                destination_path='', query='objectValues',
-                               xml_mapping='asXML', gpg_key='', RESPONSE=None,
-                               **kw):
+                               xml_mapping='asXML', gpg_key='', REQUEST=None,
+                               RESPONSE=None, **kw):
         """Add a subscription (on a client)."""
+        kw = self._formFields(Subscription, REQUEST, kw)
         id = self._checkNewId(id, self._subscriptions)
         with _bad_values():
             sub = Subscription(id, publication_url=publication_url,
@@ -135,12 +137,31 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         return self.getSubscription(id)
 
     @staticmethod
+    def _formFields(klass, REQUEST, kw):
+        """Fields beyond the named arguments, from a ZMI form post."""
+        if REQUEST is None or kw:
+            return kw
+        form = getattr(REQUEST, 'form', None) or {}
+        named = ('id', 'publication_url', 'subscription_url', 'destination_path',
+                 'query', 'xml_mapping', 'gpg_key')
+        names = {f[0] for f in klass.fields} - set(named)
+        return {k: v for k, v in form.items() if k in names}
+
+    @staticmethod
     def _fieldArgs(klass, kw):
         names = {f[0] for f in klass.fields}
         unknown = set(kw) - names - {'REQUEST', 'submit'}
         if unknown:
             raise BadRequest('unknown field(s): %s' % ', '.join(sorted(unknown)))
         return {k: v for k, v in kw.items() if k in names}
+
+    @staticmethod
+    def _editFields(klass, REQUEST, kw):
+        if REQUEST is None or kw:
+            return kw
+        form = getattr(REQUEST, 'form', None) or {}
+        names = {f[0] for f in klass.fields}
+        return {k: v for k, v in form.items() if k in names}
 
     @staticmethod
     def _checkNewId(id, container):
@@ -153,8 +174,9 @@ class SynchronizationTool(UniqueObject, SimpleItem):
 
     security.declareProtected(ManagePortal, 'manage_editPublication')
 
-    def manage_editPublication(self, id, RESPONSE=None, **kw):
+    def manage_editPublication(self, id, REQUEST=None, RESPONSE=None, **kw):
         """Change a publication's fields."""
+        kw = self._editFields(Publication, REQUEST, kw)
         pub = self._getPublication(id)
         with _bad_values():
             pub.edit(**self._fieldArgs(Publication, kw))
@@ -163,8 +185,9 @@ class SynchronizationTool(UniqueObject, SimpleItem):
 
     security.declareProtected(ManagePortal, 'manage_editSubscription')
 
-    def manage_editSubscription(self, id, RESPONSE=None, **kw):
+    def manage_editSubscription(self, id, REQUEST=None, RESPONSE=None, **kw):
         """Change a subscription's fields."""
+        kw = self._editFields(Subscription, REQUEST, kw)
         sub = self._getSubscription(id)
         if kw.get('password', None) == '':
             kw.pop('password')  # an empty password field keeps the old one
@@ -195,14 +218,14 @@ class SynchronizationTool(UniqueObject, SimpleItem):
 
     def manage_resetPublication(self, id, RESPONSE=None):
         """Forget all subscribers: their next syncs are slow syncs."""
-        self.getPublication(id).reset()
+        self._getPublication(id).reset()
         self._redirect(RESPONSE, 'managePublications', 'Publication %s reset' % id)
 
     security.declareProtected(ManagePortal, 'manage_resetSubscription')
 
     def manage_resetSubscription(self, id, RESPONSE=None):
         """Forget signatures and anchors: the next sync is a slow sync."""
-        self.getSubscription(id).reset()
+        self._getSubscription(id).reset()
         self._redirect(RESPONSE, 'manageSubscriptions', 'Subscription %s reset' % id)
 
     security.declareProtected(Synchronize, 'manage_syncSubscription')
@@ -256,6 +279,18 @@ class SynchronizationTool(UniqueObject, SimpleItem):
 
     def getSyncModes(self):
         return SYNC_MODES
+
+    security.declareProtected(ManagePortal, 'getPublicationFields')
+
+    def getPublicationFields(self):
+        """(name, title, type, default) of the publication add form."""
+        return [f for f in Publication.fields if f[0] != 'title']
+
+    security.declareProtected(ManagePortal, 'getSubscriptionFields')
+
+    def getSubscriptionFields(self):
+        """(name, title, type, default) of the subscription add form."""
+        return [f for f in Subscription.fields if f[0] != 'title']
 
     def _updatePrefixes(self):
         prefixes = set()
@@ -520,6 +555,9 @@ class SynchronizationTool(UniqueObject, SimpleItem):
                 state = sigstates.NOT_SYNCHRONIZED
             elif sig.conflicts or sig.status == sigstates.CONFLICT:
                 state = sigstates.CONFLICT
+            elif sig.status == sigstates.SYNCHRONIZED and \
+                    self._changedSince(domain, sig, path[:len(prefix) + 1]):
+                state = sigstates.NOT_SYNCHRONIZED  # edited here since
             else:
                 state = sig.status
             result.append((url, state))
@@ -587,6 +625,14 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         return (asXML(master) if master is not None else '',
                 asXML(copy) if copy is not None else '')
 
+    @staticmethod
+    def _changedSince(domain, sig, top_path):
+        from .domain import xmldata
+        obj = domain.getPhysicalRoot().unrestrictedTraverse(top_path, None)
+        if obj is None:
+            return True
+        return xmldata.object_xml(domain, obj, sig.gid) != sig.xml
+
     security.declareProtected(Synchronize, 'sync')
 
     def sync(self):
@@ -634,7 +680,8 @@ def _first_sync_alert(message):
     return None
 
 
-manage_addSynchronizationToolForm = PageTemplateFile('www/addTool', globals())
+manage_addSynchronizationToolForm = PageTemplateFile(
+    'www/addTool', globals(), __name__='manage_addSynchronizationToolForm')
 
 
 def manage_addSynchronizationTool(self, id='portal_synchronizations', REQUEST=None):

@@ -180,6 +180,13 @@ class SyncDomain(SimpleItem):
         return self.last_report or {'status': 'never run', 'reason': '',
                                     'date': None, 'counts': {}}
 
+    security.declareProtected(ManagePortal, 'getReportCounts')
+
+    def getReportCounts(self):
+        """[(label, n)] of the last report's non-zero counts, sorted."""
+        counts = self.getReport().get('counts') or {}
+        return [(k.replace('_', ' '), v) for k, v in sorted(counts.items()) if v]
+
     def getConflictCount(self):
         return sum(len(s.conflicts) for s in self.signatures.conflictSignatures())
 
