@@ -263,21 +263,40 @@ def add_manager(app, name, password, roles=('Manager',)):
 
 # --- subprocesses ----------------------------------------------------------
 
-def _popen(argv, log_path, env=None):
+# Runs in the child before exec: a process started from a non-interactive
+# shell inherits SIGINT as *ignored* (even across exec and a new session),
+# and SIGINT is what makes runwsgi close FileStorage cleanly.  PR_SET_PDEATHSIG
+# (Linux) makes the child get `sig` if we die without cleaning up.
+_LAUNCHER = """\
+import os, signal, sys
+parent, sig = int(sys.argv[1]), int(sys.argv[2])
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+try:
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+if os.getppid() != parent:  # parent already gone
+    sys.exit(1)
+os.execv(sys.argv[3], sys.argv[3:])
+"""
+
+
+def spawn(argv, log_path, env=None, death_signal=signal.SIGINT):
     """Start argv in its own session, stdout/stderr appended to log_path.
 
-    start_new_session: a child started from a non-interactive shell would
-    otherwise inherit SIGINT as ignored, and SIGINT is what closes
-    FileStorage cleanly.  setpriv --pdeathsig (Linux) makes the child get
-    SIGINT if this process dies without cleaning up.
+    The child starts with SIGINT at its default and gets `death_signal`
+    if this process dies first.  Returns the Popen object.
     """
-    setpriv = shutil.which('setpriv')
-    if setpriv and sys.platform.startswith('linux'):
-        argv = [setpriv, '--pdeathsig', 'INT', '--'] + list(argv)
+    argv = [str(a) for a in argv]
+    if os.sep not in argv[0]:
+        argv[0] = shutil.which(argv[0]) or argv[0]
+    launcher = [sys.executable, '-c', _LAUNCHER, str(os.getpid()),
+                str(int(death_signal))]
     log = open(log_path, 'ab')
     try:
         return subprocess.Popen(
-            [str(a) for a in argv], stdout=log, stderr=subprocess.STDOUT,
+            launcher + argv, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
             env=env if env is not None else os.environ.copy())
     finally:
@@ -365,7 +384,7 @@ class Server:
 def start_zope(inst, timeout=60, env=None):
     """Run `runwsgi` for Instance `inst`; return a Server once it answers HTTP."""
     log = inst.log_dir / 'runwsgi.out'
-    proc = _popen([BIN / 'runwsgi', inst.zope_ini], log, env)
+    proc = spawn([BIN / 'runwsgi', inst.zope_ini], log, env)
     server = Server(proc, inst.host, inst.port, log, signal.SIGINT)
     try:
         wait_for_http(server.url + '/', proc, timeout, log)
@@ -381,7 +400,8 @@ def start_zeo(datafs, port=None, host=LOCALHOST, log=None, timeout=30):
     datafs.parent.mkdir(parents=True, exist_ok=True)
     port = port or free_port(host)
     log = Path(log) if log else datafs.with_name('runzeo.log')
-    proc = _popen([BIN / 'runzeo', '-a', f'{host}:{port}', '-f', datafs], log)
+    proc = spawn([BIN / 'runzeo', '-a', f'{host}:{port}', '-f', datafs], log,
+                 death_signal=signal.SIGTERM)
     # runzeo closes the storage on SIGTERM as well as on SIGINT.
     server = Server(proc, host, port, log, signal.SIGTERM)
     try:
@@ -427,7 +447,7 @@ def main(argv=None):
         return 0
 
     ini = Path(args.dir) / 'etc' / 'zope.ini'
-    proc = _popen([BIN / 'runwsgi', ini], Path(args.dir) / 'log' / 'runwsgi.out')
+    proc = spawn([BIN / 'runwsgi', ini], Path(args.dir) / 'log' / 'runwsgi.out')
     print(f'runwsgi started (pid {proc.pid}); Ctrl-C stops it')
     try:
         return proc.wait()

@@ -1,0 +1,268 @@
+"""Demo: one Zope with a master site `cps` and a client site `cps_client`.
+
+    make demo            (or: .venv/bin/python scripts/demo.py [--port N] [--var DIR])
+
+First run: creates a FileStorage instance in var/demo with a Manager `admin`
+(password from DEMO_PASSWORD, else generated once into var/demo/admin-password)
+and the two CMF sites with demo content.  Every run: starts Zope on
+127.0.0.1:9673 (--port / DEMO_PORT) and the tic loop for both sites, prints
+the URLs, and runs until Ctrl-C or SIGTERM, which stop both cleanly.
+--no-wait starts everything, checks the URLs answer, then stops.
+"""
+import argparse
+import base64
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from scripts import instance  # noqa: E402
+
+ADMIN = 'admin'
+SITES = (('cps', 'Master site'), ('cps_client', 'Client site'))
+DEFAULT_PORT = 9673
+EXIT_NO_FACTORY = 3
+STATE_FILE = 'demo.json'
+
+
+class Stop(Exception):
+    """Raised by the SIGTERM handler to leave the wait loop."""
+
+
+# --- set-up (runs in a child process: it holds the FileStorage lock) -------
+
+def configure_sync(app):
+    """Hook: set up the demo synchronization (publication on `cps`,
+    subscription on `cps_client`, first sync run).
+
+    Comes with the synchronization tool; until then it changes nothing.
+    """
+    print('  sync set-up: comes with the synchronization tool (nothing done yet)')
+
+
+def find_sample(site, limit=500):
+    """Path of a content object below a folder of `site` that answers
+    .../asXML (portal_repository first, as in the seed), or None."""
+    from Products.CMFCore.interfaces import IContentish
+    from zope.component import queryMultiAdapter
+    request = site.REQUEST
+    ids = sorted(site.objectIds(), key=lambda i: i != 'portal_repository')
+    queue = [(site[i], 1) for i in ids]
+    fallback = None
+    for _ in range(limit):
+        if not queue:
+            break
+        obj, depth = queue.pop(0)
+        if IContentish.providedBy(obj) and (
+                queryMultiAdapter((obj, request), name='asXML') is not None
+                or getattr(obj, 'asXML', None) is not None):
+            if depth > 1:
+                return '/'.join(obj.getPhysicalPath())
+            fallback = fallback or '/'.join(obj.getPhysicalPath())
+        if getattr(obj, 'isPrincipiaFolderish', False) and depth < 3:
+            queue.extend((o, depth + 1) for o in obj.objectValues())
+    return fallback
+
+
+def setup(var, password, port):
+    """Create the admin user and (once) the sites; write demo.json."""
+    import transaction
+    from AccessControl.SecurityManagement import newSecurityManager
+    from AccessControl.SecurityManagement import noSecurityManager
+    from Testing.makerequest import makerequest
+    from zope.component.hooks import setSite
+
+    inst = instance.write_instance(var, port)
+    instance.configure_zope(inst.zope_conf)
+    import Zope2
+    state = {'sites': {}, 'samples': {}}
+    try:
+        app = makerequest(Zope2.app(), environ={
+            'SERVER_NAME': inst.host, 'SERVER_PORT': str(inst.port)})
+        instance.add_manager(app, ADMIN, password)
+        transaction.commit()
+        newSecurityManager(None, app.acl_users.getUser(ADMIN).__of__(app.acl_users))
+        try:
+            from Products.ERP5SyncML.site.factory import add_site
+        except ImportError as exc:
+            print('The demo sites cannot be created: the site factory '
+                  'Products.ERP5SyncML.site.factory.add_site is not available '
+                  f'yet ({exc}).', file=sys.stderr)
+            return EXIT_NO_FACTORY
+        for site_id, title in SITES:
+            if site_id in app.objectIds():
+                state['sites'][site_id] = 'exists'
+            else:
+                print(f'  creating site {site_id} ({title}) with demo content')
+                add_site(app, site_id, title, demo=True)
+                transaction.commit()
+                state['sites'][site_id] = 'created'
+            setSite(None)
+            state['samples'][site_id] = find_sample(app[site_id])
+        configure_sync(app)
+        transaction.commit()
+        noSecurityManager()
+        app._p_jar.close()
+    finally:
+        transaction.abort()
+        instance.close_zope()
+    (Path(var) / STATE_FILE).write_text(json.dumps(state, indent=1))
+    return 0
+
+
+# --- running --------------------------------------------------------------
+
+def admin_password(var):
+    """DEMO_PASSWORD, else the password stored in var/admin-password (made once)."""
+    if os.environ.get('DEMO_PASSWORD'):
+        return os.environ['DEMO_PASSWORD']
+    path = Path(var) / 'admin-password'
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(12)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, 'w') as f:
+        f.write(password + '\n')
+    return password
+
+
+def check(url, password):
+    """HTTP status of url fetched as admin (0 if no answer)."""
+    token = base64.b64encode(f'{ADMIN}:{password}'.encode()).decode()
+    req = urllib.request.Request(url, headers={'Authorization': 'Basic ' + token})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
+
+
+def banner(url, password, state, var, tic_log):
+    lines = [
+        '',
+        '=' * 72,
+        f'ERP5SyncML demo running on {url}',
+        f'  ZMI:               {url}/manage_main',
+    ]
+    for site_id, _ in SITES:
+        lines.append(f'  {site_id + ":":<19}{url}/{site_id}/manage_main')
+    for site_id, path in state.get('samples', {}).items():
+        if path:
+            lines.append(f'  object as XML:     {url}{path}/asXML')
+            break
+    lines += [
+        f'  login:             {ADMIN} / {password}',
+        f'  tic loop log:      {tic_log}',
+        f'  instance:          {var}  (logs in {Path(var) / "log"})',
+        'Stop with Ctrl-C (or SIGTERM): Zope and the tic loop stop cleanly.',
+        '=' * 72,
+        '',
+    ]
+    print('\n'.join(lines), flush=True)
+
+
+def urls_to_check(url, state):
+    urls = [url + '/manage_main'] + [f'{url}/{s}/manage_main' for s, _ in SITES]
+    urls += [f'{url}{p}/asXML' for p in state.get('samples', {}).values() if p]
+    return urls
+
+
+def run(args):
+    var = Path(args.var).resolve()
+    password = admin_password(var)
+    print(f'Preparing the demo instance in {var}')
+    env = dict(os.environ, DEMO_PASSWORD=password)  # never on a command line
+    rc = subprocess.call(
+        [sys.executable, __file__, '--setup', '--var', str(var), '--port', str(args.port)],
+        env=env)
+    if rc:
+        return rc
+    state = json.loads((var / STATE_FILE).read_text())
+    inst = instance.write_instance(var, args.port)
+
+    def on_sigterm(signum, frame):
+        raise Stop()
+    signal.signal(signal.SIGTERM, on_sigterm)
+    # Started in the background from a script, SIGINT would be ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    zope = tic = None
+    status = 0
+    try:
+        print(f'Starting Zope on {inst.url} ...', flush=True)
+        zope = instance.start_zope(inst)
+        tic_log = inst.log_dir / 'tic_loop.log'
+        tic = instance.spawn(
+            [sys.executable, ROOT / 'zope_tic_loop', '--url', inst.url,
+             '--user', ADMIN, '--interval', str(args.tic_interval)]
+            + [s for s, _ in SITES],
+            tic_log, env=dict(os.environ, ZOPE_PASSWORD=password),
+            death_signal=signal.SIGTERM)
+        banner(inst.url, password, state, var, tic_log)
+        if args.no_wait:
+            for url in urls_to_check(inst.url, state):
+                code = check(url, password)
+                print(f'  check {code} {url}')
+                if code != 200:
+                    status = 1
+        else:
+            while zope.proc.poll() is None:
+                time.sleep(0.5)
+            print(f'Zope exited unexpectedly ({zope.proc.returncode}), '
+                  f'see {inst.log_dir}', file=sys.stderr)
+            status = 1
+    except (KeyboardInterrupt, Stop):
+        print('\nStopping ...', flush=True)
+    except RuntimeError as exc:  # Zope did not start (port in use, ...)
+        print(f'Zope did not start: {exc}', file=sys.stderr)
+        status = 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the clean-up finish
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if tic is not None:
+            instance.stop_process(tic, signal.SIGTERM, timeout=30)
+        if zope is not None:
+            rc = zope.stop(timeout=30)
+            print(f'Zope stopped (exit {rc}); tic loop stopped.', flush=True)
+            if rc:
+                status = status or 1
+    return status
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--port', type=int,
+                        default=int(os.environ.get('DEMO_PORT', DEFAULT_PORT)),
+                        help='HTTP port (default: DEMO_PORT or %(default)s)')
+    parser.add_argument('--var', default=str(ROOT / 'var' / 'demo'),
+                        help='instance directory (default: var/demo)')
+    parser.add_argument('--tic-interval', type=float, default=5.0,
+                        help='seconds between tic loop rounds (default: %(default)s)')
+    parser.add_argument('--no-wait', action='store_true',
+                        help='start, print the URLs, check they answer, stop')
+    parser.add_argument('--setup', action='store_true', help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.setup:
+        return setup(args.var, os.environ['DEMO_PASSWORD'], args.port)
+    return run(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
