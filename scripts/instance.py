@@ -240,7 +240,12 @@ def configure_zope(zope_conf):
     Call once per process.
     """
     from Zope2.Startup.run import make_wsgi_app
+    from zope.component.hooks import setHooks
     make_wsgi_app({}, str(zope_conf))
+    # Products.Five sets the site hooks only when first imported; an earlier
+    # in-process test environment may have reset them (zope.testing cleanUp),
+    # and without them setSite() would not reach local utilities.
+    setHooks()
 
 
 def close_zope():

@@ -87,3 +87,17 @@ def test_products_are_loaded_in_both_processes(zope, app):
     assert status == 200
     offered = set(re.findall(r'<option[^>]*>([^<]+)</option>', body.decode()))
     assert ours <= offered
+
+
+def test_in_process_site_finds_its_local_utilities(zope):
+    from Acquisition import aq_base
+    from Products.CMFCore.interfaces import ITypesTool
+    from zope.component import queryUtility
+    from zope.component.hooks import setSite
+    site_id = zope.add_site(zope.new_site_id('hooks'), demo=False)
+    with zope.app() as app:
+        site = app[site_id]
+        setSite(site)
+        assert aq_base(queryUtility(ITypesTool)) is aq_base(site.portal_types)
+    with zope.app():
+        assert queryUtility(ITypesTool) is None  # app() starts with no site
