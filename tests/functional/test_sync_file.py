@@ -42,3 +42,36 @@ def test_every_message_delivered_three_times(zope, tmp_path):
         pub = app[pair.master].portal_synchronizations.getPublication(pair.pub_id)
         assert len(pub.getSubscriberList()) == 1
         setSite(None)
+
+
+def test_a_failing_command_changes_nothing_and_the_others_apply(zope, tmp_path,
+                                                                monkeypatch):
+    from Products.ERP5SyncML.conduit.conduit import Conduit
+    original = Conduit.addNode
+
+    def add_node(self, container, element, object_id=None):
+        obj = original(self, container, element, object_id)
+        if object_id == 'bad':
+            raise RuntimeError('refused after a partial change')
+        return obj
+    monkeypatch.setattr(Conduit, 'addNode', add_node)
+    pair = make_sites(zope, transport='file', tmp_path=tmp_path)
+    with zope.app() as app:
+        for person_id in ('good1', 'bad', 'good2'):
+            add_person(app, pair.client, person_id, title=person_id)
+        report = sync_file(pair, app)
+        assert report['status'] == 'finished', report
+        assert sorted(folder(app, pair.master).objectIds()) == ['good1', 'good2']
+        pub = app[pair.master].portal_synchronizations.getPublication(pair.pub_id)
+        subscriber = pub.getSubscriberList()[0]
+        assert subscriber.session.counts['errors'] == 1
+        assert subscriber.signatures.get('bad') is None
+        sub = app[pair.client].portal_synchronizations.getSubscription(pair.pub_id)
+        assert sub.signatures.get('bad').force_full
+        # once the master accepts it, the next sync sends it again
+        monkeypatch.setattr(Conduit, 'addNode', original)
+        report = sync_file(pair, app)
+        assert report['status'] == 'finished', report
+        assert sorted(folder(app, pair.master).objectIds()) == ['bad', 'good1', 'good2']
+        assert folder_xml(app, pair.master) == folder_xml(app, pair.client)
+        setSite(None)

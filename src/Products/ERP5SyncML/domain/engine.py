@@ -18,6 +18,8 @@ and the answer it produces are committed together, or not at all.
 import logging
 import time
 
+import transaction
+
 from ..syncml import codec
 from ..syncml import codes
 from ..syncml import model as m
@@ -25,7 +27,9 @@ from ..syncml import session as protocol
 from ..syncml.errors import ProtocolError
 from . import outgoing
 from .incoming import Applier
+from .incoming import ReplayCarefully
 from .incoming import status_received
+from .journal import forget_recorded
 from .session import SyncSession
 
 logger = logging.getLogger('Products.ERP5SyncML')
@@ -130,7 +134,23 @@ class Side:
                 session.count('errors')
 
     def apply_data(self, msg, session):
-        """Apply the peer's Sync commands; queue a status for each."""
+        """Apply the peer's Sync commands; queue a status for each.
+
+        The message is applied in one go; if a command fails, everything it
+        did is rolled back and the message is applied again command by
+        command, so the failing one changes nothing and the others apply.
+        """
+        savepoint = transaction.savepoint()
+        try:
+            self._apply_data(msg, session, careful=False)
+        except ReplayCarefully:
+            savepoint.rollback()
+            forget_recorded()
+            logger.info('a command of message %s failed: applying it again '
+                        'command by command', msg.header.msg_id)
+            self._apply_data(msg, session, careful=True)
+
+    def _apply_data(self, msg, session, careful):
         applier = None
         for command in msg.commands:
             if not isinstance(command, m.Sync):
@@ -149,10 +169,11 @@ class Side:
                     if not gid:
                         session.addStatus(self.status(msg, sub, 412))
                         continue
-                    code = self._apply_item(applier, session, name, gid, item)
+                    code = self._apply_item(applier, session, name, gid, item,
+                                            careful)
                     session.addStatus(self.status(msg, sub, code, gid))
 
-    def _apply_item(self, applier, session, name, gid, item):
+    def _apply_item(self, applier, session, name, gid, item, careful):
         data = item.data
         local_name = item.source.name if item.source is not None else None
         chunk = session.incoming_chunk
@@ -167,7 +188,7 @@ class Side:
                 data = _to_text(data)
             session.incoming_chunk = (gid, name, data, local_name)
             return 213
-        return applier.apply(name, gid, data, local_name)
+        return applier.apply(name, gid, data, local_name, careful=careful)
 
     # -- our data ------------------------------------------------------------
 

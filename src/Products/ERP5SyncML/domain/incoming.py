@@ -13,6 +13,7 @@ from ZODB.POSException import ConflictError
 
 from . import xmldata
 from .journal import changes_from
+from .journal import forget_recorded
 from .signature import CONFLICT
 from .signature import NOT_SYNCHRONIZED
 from .signature import RESOLVED
@@ -22,6 +23,10 @@ logger = logging.getLogger('Products.ERP5SyncML')
 
 #: the base the peer diffed from is not ours: ask for the whole object
 BASE_MISMATCH = 412
+
+
+class ReplayCarefully(Exception):
+    """A command failed in a message applied without savepoints."""
 
 
 class CommandError(Exception):
@@ -60,9 +65,16 @@ class Applier:
 
     # -- entry point -------------------------------------------------------
 
-    def apply(self, name, gid, data, local_name=None):
-        """Apply one command; return the status code for the peer."""
-        savepoint = transaction.savepoint()
+    def apply(self, name, gid, data, local_name=None, careful=True):
+        """Apply one command; return the status code for the peer.
+
+        ``careful`` applies it inside its own savepoint, so a command that
+        fails changes nothing and the others go on. Without it a failure
+        raises ``ReplayCarefully``: the caller rolls the whole message back
+        and applies it again carefully (savepoints cost a copy of every
+        changed object, so they are only paid when something fails).
+        """
+        savepoint = transaction.savepoint() if careful else None
         try:
             with changes_from(self.domain.getOrigin()):
                 if name == 'Delete':
@@ -73,8 +85,11 @@ class Applier:
         except ConflictError:
             raise
         except Exception as exc:
+            if savepoint is None:
+                raise ReplayCarefully() from exc
             # one bad command changes nothing and does not stop the others
             savepoint.rollback()
+            forget_recorded()
             code = _error_code(exc)
             log = logger.warning if isinstance(exc, (CommandError, Unauthorized)) \
                 else logger.exception
@@ -137,10 +152,10 @@ class Applier:
         if obj is None:
             wanted = local_name or (gid if not self.domain.gid_generator else None)
             object_id = self._free_id(wanted)
-            self.conduit.addNode(self.folder, new_el, object_id=object_id)
+            obj = self.conduit.addNode(self.folder, new_el, object_id=object_id)
             sig = self.sigs.add(gid, object_id)
             sig.remote_id = local_name
-            self._agreed(sig, new_xml)
+            self._agreed(sig, new_xml, obj)
             return 201
         sig = self.sigs.add(gid, obj.getId())
         base = sig.xml
@@ -149,7 +164,7 @@ class Applier:
         conflicts = self.conduit.updateNode(obj, base_el, new_el, force=force)
         if not conflicts:
             was_resolved = sig.status == RESOLVED
-            self._agreed(sig, new_xml)
+            self._agreed(sig, new_xml, obj)
             return 207 if was_resolved else 200
         if sig.status == RESOLVED:
             rejected = set(sig.resolved)
@@ -164,11 +179,15 @@ class Applier:
         self._record_conflicts(sig, conflicts)
         return 409
 
-    def _agreed(self, sig, new_xml):
-        """Both sides now start from ``new_xml``; if our object differs (a
-        merge), it stays dirty so our version goes back to the peer."""
+    def _agreed(self, sig, new_xml, obj):
+        """Both sides now start from ``new_xml``. If our object differs (a
+        merge, or a mapping that cannot hold everything), it is marked so
+        that our version goes back to the peer at the next sync."""
         sig.setAgreed(new_xml)
-        self.sigs.markDirty(sig.gid)
+        if obj is None or xmldata.object_xml(self.domain, obj, sig.gid) != new_xml:
+            self.sigs.markDirty(sig.gid)
+        else:
+            self.sigs.markClean(sig.gid)
 
     def _record_conflicts(self, sig, conflicts):
         now = time.time()

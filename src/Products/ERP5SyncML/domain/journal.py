@@ -107,6 +107,12 @@ def record_change(context, path):
             return
 
 
+def forget_recorded():
+    """After a savepoint rollback the journal entries written since are gone:
+    let the next change of those objects write them again."""
+    _local.seen = None
+
+
 def _seen_in_transaction():
     import transaction
     txn = transaction.get()

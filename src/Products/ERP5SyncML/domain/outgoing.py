@@ -92,8 +92,9 @@ class CommandFactory:
             if sig.temp_xml == xml:
                 return None  # nothing new since we sent it
         elif sig is not None and sig.xml == xml and not sig.force_full:
-            if sig.status != SENT:
-                sig.status = SYNCHRONIZED
+            if sig.status not in (SENT, SYNCHRONIZED):
+                sig.status = SYNCHRONIZED  # written only when it changes
+            if sig.status == SYNCHRONIZED:
                 self.sigs.markClean(gid)
             return None
         if self.role == 'server' and gid in self.session.received_gids \
