@@ -14,7 +14,7 @@ Command line::
 
     python scripts/instance.py create DIR [--port 8080] [--zeo HOST:PORT]
                                           [--user admin --password-file FILE]
-    python scripts/instance.py run DIR      # runwsgi in the foreground-ish, Ctrl-C stops
+    python scripts/instance.py run DIR      # runwsgi until Ctrl-C / SIGTERM
 """
 import argparse
 import contextlib
@@ -452,8 +452,12 @@ def main(argv=None):
         return 0
 
     ini = Path(args.dir) / 'etc' / 'zope.ini'
+    # Ctrl-C and SIGTERM both stop runwsgi with SIGINT (clean FileStorage close),
+    # even when this script was started in the background by a shell.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     proc = spawn([BIN / 'runwsgi', ini], Path(args.dir) / 'log' / 'runwsgi.out')
-    print(f'runwsgi started (pid {proc.pid}); Ctrl-C stops it')
+    print(f'runwsgi started (pid {proc.pid}); Ctrl-C stops it', flush=True)
     try:
         return proc.wait()
     except KeyboardInterrupt:

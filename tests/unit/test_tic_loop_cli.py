@@ -127,7 +127,7 @@ def test_http_errors_are_logged_and_the_loop_goes_on(server):
     assert 'WARNING' in result.stderr
 
 
-def test_unreachable_server_is_logged(tmp_path):
+def test_unreachable_server_is_logged():
     import socket
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
