@@ -305,3 +305,21 @@ def test_entry_point_refuses_bad_input_and_anonymous(zope):
         pub = app[pair.master].portal_synchronizations.getPublication(pair.pub_id)
         assert pub.getSubscriberList() == []
         transaction.abort()
+
+
+def test_edit_through_the_zmi_properties_api_is_synchronized(zope):
+    pair = make_sites(zope)
+    with zope.app() as app:
+        add_person(app, pair.master, 'p', language='en')
+    assert sync(pair)['status'] == 'finished'
+    status, _h, _b = zope.http(
+        'POST', '/%s/%s/p/manage_changeProperties' % (pair.client, 'people'),
+        data={'language': 'pt', 'title': 'edited in the ZMI'})
+    assert status == 200
+    report = sync(pair)
+    assert report['counts']['sent_replace'] == 1
+    with zope.app() as app:
+        person = folder(app, pair.master)['p']
+        assert person.getProperty('language') == 'pt'
+        assert person.Title() == 'edited in the ZMI'
+        transaction.abort()

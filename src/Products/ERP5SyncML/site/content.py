@@ -214,6 +214,23 @@ class SyncContentMixin(CatalogAware, WorkflowAware):
         notify(ObjectModifiedEvent(self))
         self.reindexObject()
 
+    @zpublish
+    @security.protected(manage_properties)
+    def manage_changeProperties(self, REQUEST=None, **kw):
+        """Change properties (the PropertyManager API), notifying the change
+        like ``edit`` so that catalogs and synchronization see it."""
+        if REQUEST is None:
+            values = {}
+        elif isinstance(REQUEST, dict):
+            values = dict(REQUEST)
+        else:
+            values = dict(REQUEST.form)
+        values.update(kw)
+        self.edit(**{k: v for k, v in values.items() if self.hasProperty(k)})
+        if REQUEST is not None and not isinstance(REQUEST, dict):
+            return self.manage_propertiesForm(
+                self, REQUEST, manage_tabs_message='Saved changes.')
+
     def _updateProperty(self, id, value):
         # Our converters keep text exactly (ZPublisher's rewrites newlines)
         # and accept typed values; other types go the stock way.
