@@ -530,6 +530,21 @@ class SynchronizationTool(UniqueObject, SimpleItem):
 
     # -- reporting ---------------------------------------------------------
 
+    security.declareProtected(ManagePortal, 'getSyncReport')
+
+    def getSyncReport(self, id, RESPONSE=None):
+        """The last synchronization report of subscription ``id`` as JSON
+        (status, reason, date, counts, session state), for scripts."""
+        import json
+        sub = self._getSubscription(id)
+        report = dict(sub.getReport())
+        session = sub.session
+        report['session_state'] = session.state if session is not None else None
+        report['conflicts'] = sub.getConflictCount()
+        if RESPONSE is not None:
+            RESPONSE.setHeader('Content-Type', 'application/json')
+        return json.dumps(report, sort_keys=True)
+
     security.declareProtected(ManagePortal, 'getSynchronizationState')
 
     def getSynchronizationState(self, obj):
