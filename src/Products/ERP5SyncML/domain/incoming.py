@@ -14,6 +14,7 @@ from ZODB.POSException import ConflictError
 from . import xmldata
 from .journal import changes_from
 from .journal import forget_recorded
+from .session import SessionWork
 from .signature import CONFLICT
 from .signature import NOT_SYNCHRONIZED
 from .signature import RESOLVED
@@ -52,15 +53,11 @@ def get_conduit(domain):
     return getConduit(domain.conduit or 'ERP5Conduit')
 
 
-class Applier:
+class Applier(SessionWork):
     """Applies one session's incoming data commands for a domain."""
 
     def __init__(self, domain, session, role):
-        self.domain = domain
-        self.session = session
-        self.role = role
-        self.folder = domain.getDestination()
-        self.sigs = domain.signatures
+        SessionWork.__init__(self, domain, session, role)
         self.conduit = get_conduit(domain)
 
     # -- entry point -------------------------------------------------------

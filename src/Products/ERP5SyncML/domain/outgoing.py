@@ -9,6 +9,7 @@ import logging
 
 from ..syncml import model as m
 from . import xmldata
+from .session import SessionWork
 from .signature import CONFLICT
 from .signature import NOT_SYNCHRONIZED
 from .signature import SENT
@@ -65,16 +66,9 @@ def make_plan(domain, session):
                 session.mode, how)
 
 
-class CommandFactory:
+class CommandFactory(SessionWork):
     """Builds the SyncML command for one local object, or none when the
     peer already has it. Nothing is changed until ``accept`` is called."""
-
-    def __init__(self, domain, session, role):
-        self.domain = domain
-        self.session = session
-        self.role = role
-        self.folder = domain.getDestination()
-        self.sigs = domain.signatures
 
     def for_object_id(self, object_id):
         obj = self.folder._getOb(object_id, None)

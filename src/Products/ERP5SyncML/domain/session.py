@@ -58,3 +58,14 @@ class SyncSession(Persistent):
         statuses = self.pending_statuses
         self.pending_statuses = []
         return statuses
+
+
+class SessionWork:
+    """Work done on one domain's folder during one session."""
+
+    def __init__(self, domain, session, role):
+        self.domain = domain
+        self.session = session
+        self.role = role
+        self.folder = domain.getDestination()
+        self.sigs = domain.signatures
