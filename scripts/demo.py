@@ -41,13 +41,11 @@ class Stop(Exception):
 
 # --- set-up (runs in a child process: it holds the FileStorage lock) -------
 
-def configure_sync(app):
-    """Hook: set up the demo synchronization (publication on `cps`,
-    subscription on `cps_client`, first sync run).
-
-    Comes with the synchronization tool; until then it changes nothing.
-    """
-    print('  sync set-up: comes with the synchronization tool (nothing done yet)')
+def configure_sync(app, port, password):
+    """The install notes' publication on `cps` and subscription on
+    `cps_client` (see scripts/demo_sync.py)."""
+    from scripts import demo_sync
+    demo_sync.configure(app, f'http://localhost:{port}', ADMIN, password)
 
 
 def find_sample(site, limit=500):
@@ -104,12 +102,14 @@ def setup(var, password, port):
                 state['sites'][site_id] = 'exists'
             else:
                 print(f'  creating site {site_id} ({title}) with demo content')
-                add_site(app, site_id, title, demo=True)
+                # the client starts empty: its first sync brings the content
+                add_site(app, site_id, title, demo=True,
+                         demo_content=(site_id == 'cps'))
                 transaction.commit()
                 state['sites'][site_id] = 'created'
             setSite(None)
             state['samples'][site_id] = find_sample(app[site_id])
-        configure_sync(app)
+        configure_sync(app, port, password)
         transaction.commit()
         noSecurityManager()
         app._p_jar.close()
@@ -212,6 +212,13 @@ def run(args):
             tic_log, env=dict(os.environ, ZOPE_PASSWORD=password),
             death_signal=signal.SIGTERM)
         banner(inst.url, password, state, var, tic_log)
+        from scripts import demo_sync
+        try:
+            if demo_sync.scenario(inst.url, ADMIN, password):
+                status = 1
+        except (OSError, RuntimeError) as exc:
+            print(f'  synchronization demo failed: {exc}', file=sys.stderr)
+            status = 1
         if args.no_wait:
             for url in urls_to_check(inst.url, state):
                 code = check(url, password)
@@ -249,7 +256,7 @@ def parse_args(argv=None):
                         help='HTTP port (default: DEMO_PORT or %(default)s)')
     parser.add_argument('--var', default=str(ROOT / 'var' / 'demo'),
                         help='instance directory (default: var/demo)')
-    parser.add_argument('--tic-interval', type=float, default=5.0,
+    parser.add_argument('--tic-interval', type=float, default=1.0,
                         help='seconds between tic loop rounds (default: %(default)s)')
     parser.add_argument('--no-wait', action='store_true',
                         help='start, print the URLs, check they answer, stop')

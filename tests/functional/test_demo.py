@@ -51,7 +51,10 @@ def test_no_wait_creates_once_and_checks_both_sites(tmp_path):
     assert f'admin / {password}' in first.stdout
     for site in ('cps', 'cps_client'):
         assert f'check 200 http://127.0.0.1:{port}/{site}/manage_main' in first.stdout
-    assert 'sync set-up' in first.stdout
+    # the main job: the client was synchronized over HTTP by the tic loop
+    assert '1st sync of cps_client: finished' in first.stdout
+    assert '2nd sync of cps_client: finished' in first.stdout
+    assert 'asXML identical on both sites: True' in first.stdout
     assert 'Zope stopped (exit 0)' in first.stdout
     state = json.loads((var / 'demo.json').read_text())
     assert state['sites'] == {'cps': 'created', 'cps_client': 'created'}
