@@ -101,7 +101,8 @@ def setup(var, password, port):
             if site_id in app.objectIds():
                 state['sites'][site_id] = 'exists'
             else:
-                print(f'  creating site {site_id} ({title}) with demo content')
+                print(f'  creating site {site_id} ({title})'
+                      + (' with demo content' if site_id == 'cps' else ', empty'))
                 # the client starts empty: its first sync brings the content
                 add_site(app, site_id, title, demo=True,
                          demo_content=(site_id == 'cps'))

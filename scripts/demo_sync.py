@@ -81,16 +81,14 @@ def sync(client, timeout=180):
 
 def moved(report):
     counts = report.get('counts') or {}
-    parts = ['%s %s' % (counts.get(k, 0), label) for k, label in (
-        ('sent_add', 'added on the master'),
-        ('sent_replace', 'changed on the master'),
-        ('sent_delete', 'deleted on the master'),
-        ('received_add', 'added here'),
-        ('received_replace', 'changed here'),
-        ('received_delete', 'deleted here'))]
-    return '%s; %s messages, %s bytes sent, %s received' % (
-        ', '.join(parts), counts.get('messages_sent', 0),
-        counts.get('bytes_sent', 0), counts.get('bytes_received', 0))
+
+    def three(prefix):
+        return ', '.join('%d %s' % (counts.get(prefix + k, 0), label) for k, label in (
+            ('add', 'added'), ('replace', 'changed'), ('delete', 'deleted')))
+    return 'to the master: %s; from the master: %s; %s messages, %s bytes sent, ' \
+        '%s received' % (three('sent_'), three('received_'),
+                         counts.get('messages_sent', 0), counts.get('bytes_sent', 0),
+                         counts.get('bytes_received', 0))
 
 
 def listing(client, site):
