@@ -4,6 +4,7 @@
 #   make system-deps  Debian packages the product and its tests need
 #   make test         the whole test suite (unit + functional against a real Zope)
 #   make demo         a Zope with the sites cps and cps_client on 127.0.0.1:9673
+#   make bench        the synchronization benchmark (BENCH_ARGS=--quick for a check)
 #   make clean        remove var/ (demo instance); make distclean also the venv
 
 SHELL := /bin/bash
@@ -17,6 +18,7 @@ STAMP       := $(VENV)/.installed
 APT_PACKAGES ?= gnupg
 PYTEST_ARGS ?=
 DEMO_ARGS   ?=
+BENCH_ARGS  ?=
 
 export PIP_NO_INPUT := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -30,7 +32,7 @@ PYTHON ?= $(shell \
 # sudo only when not root (CI runs as root).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help venv system-deps test demo clean distclean
+.PHONY: help venv system-deps test demo bench clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -65,6 +67,9 @@ test: venv system-deps
 
 demo: venv system-deps
 	$(VPY) scripts/demo.py $(DEMO_ARGS)
+
+bench: venv system-deps
+	$(VPY) bench/sync_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/ .pytest_cache/
