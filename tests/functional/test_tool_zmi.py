@@ -16,6 +16,7 @@ import pytest
 import transaction
 from Acquisition import aq_base
 from zope.component import queryUtility
+from zExceptions import BadRequest
 from zope.component.hooks import setSite
 
 import Products.ERP5SyncML
@@ -702,3 +703,15 @@ def test_add_tool_from_the_zmi_add_menu(zope, make):
     # a second tool is refused, the first one stays
     assert zope.http('POST', action, data={})[0] == 400
     assert domain_of(zope, site_id, 'pub', 'Repository') is not None
+
+
+def test_gpg_key_is_refused_until_gpg_is_available(zope, site):
+    with zope.app() as app:
+        tool = app[site].portal_synchronizations
+        with pytest.raises(BadRequest) as info:
+            tool.manage_addPublication('Signed', publication_url='http://x/cps',
+                                       destination_path='/%s' % site,
+                                       gpg_key='cps server')
+        assert 'GPG' in str(info.value)
+        assert tool.getPublication('Signed') is None
+        transaction.abort()

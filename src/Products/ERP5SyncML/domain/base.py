@@ -73,6 +73,9 @@ class SyncDomain(SimpleItem):
             elif ftype == 'string':
                 value = '' if value is None else str(value).strip()
             values[name] = value
+        if values.get('gpg_key'):
+            raise ValueError('GPG signing and encryption are not available yet: '
+                             'leave "GPG key name" empty')
         # every value was checked: nothing is changed by a refused edit
         for name, value in values.items():
             setattr(self, name, value)

@@ -3,4 +3,4 @@ from . import TransportError
 
 
 def send(url, data, **kw):
-    raise TransportError('the mailto: transport is not available yet')
+    raise TransportError('the mailto: transport is not available yet', retry=False)
