@@ -27,7 +27,6 @@ from DateTime import DateTime
 
 from .message import ACTIVITY_ALIASES
 from .message import DICT
-from .message import Message
 
 logger = logging.getLogger('Products.CMFActivity')
 

@@ -21,7 +21,6 @@ from AccessControl.SecurityManagement import newSecurityManager
 from AccessControl.SecurityManagement import setSecurityManager
 from AccessControl.users import nobody
 from AccessControl.users import system
-from Acquisition import aq_base
 from Acquisition import aq_chain
 from ZODB.POSException import ConflictError
 from zope.component.hooks import getSite
