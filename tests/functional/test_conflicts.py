@@ -66,6 +66,7 @@ def test_conflict_detected_and_both_values_kept(zope):
         setSite(app[pair.client])
         states = dict(client_tool.getSynchronizationState(folder(app, pair.client)['p']))
         assert list(states.values()) == ['conflict']
+        assert client_tool.getSubscription(pair.pub_id).getConflictCount() == 1
         transaction.abort()
     # a conflict left open across several syncs: nothing lost, no duplicates
     for _ in range(2):

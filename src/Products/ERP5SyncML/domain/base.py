@@ -191,7 +191,8 @@ class SyncDomain(SimpleItem):
         return [(k.replace('_', ' '), v) for k, v in sorted(counts.items()) if v]
 
     def getConflictCount(self):
-        return sum(len(s.conflicts) for s in self.signatures.conflictSignatures())
+        """Open conflicts (on a client: objects the master reported in conflict)."""
+        return sum(len(s.conflicts) or 1 for s in self.signatures.conflictSignatures())
 
 
 InitializeClass(SyncDomain)

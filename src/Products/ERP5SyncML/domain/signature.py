@@ -137,11 +137,11 @@ class SignatureStore(Persistent):
         self._length.set(0)
 
     def conflictSignatures(self):
-        """Signatures with open conflicts (walks signatures in conflict only
-        through the dirty set, which always holds them)."""
+        """Signatures with open conflicts: the master's hold the conflict
+        records, a client's are only marked (the dirty set holds them all)."""
         result = []
         for gid in self._dirty:
             sig = self._by_gid.get(gid)
-            if sig is not None and sig.conflicts:
+            if sig is not None and (sig.conflicts or sig.status == CONFLICT):
                 result.append(sig)
         return result
