@@ -10,6 +10,7 @@ from synchelpers import edit_person
 from synchelpers import folder
 from synchelpers import folder_xml
 from synchelpers import make_sites
+from synchelpers import run_until_done
 from synchelpers import subscription_report
 from synchelpers import sync
 
@@ -322,4 +323,36 @@ def test_edit_through_the_zmi_properties_api_is_synchronized(zope):
         person = folder(app, pair.master)['p']
         assert person.getProperty('language') == 'pt'
         assert person.Title() == 'edited in the ZMI'
+        transaction.abort()
+
+
+def test_message_posted_three_times_is_applied_once(zope):
+    pair = make_sites(zope)
+    with zope.app() as app:
+        add_person(app, pair.client, 'once', title='created once')
+        setSite(app[pair.client])
+        app[pair.client].portal_synchronizations.SubSync(pair.pub_id)
+        setSite(None)
+    with zope.app() as app:
+        # one send: pkg1 goes out, the master's pkg2 comes back and the
+        # client queues its changes (pkg3) without sending them yet
+        queue = app[pair.client].portal_activities
+        queue.distribute()
+        queue.tic(processing_node=1, max_messages=1)
+    with zope.app() as app:
+        sub = app[pair.client].portal_synchronizations.getSubscription(pair.pub_id)
+        pkg3 = sub.session.last_sent
+        transaction.abort()
+    url = '/%s/portal_synchronizations/readResponse' % pair.master
+    headers = {'Content-Type': 'application/vnd.syncml+xml'}
+    replies = [zope.http('POST', url, data=pkg3, headers=headers) for _ in range(2)]
+    assert [r[0] for r in replies] == [200, 200]
+    assert replies[0][2] == replies[1][2]
+    # the queued send delivers it a third time, then the session goes on
+    report = run_until_done(pair, pair.client)
+    assert report['status'] == 'finished', report
+    with zope.app() as app:
+        assert list(folder(app, pair.master).objectIds()) == ['once']
+        pub = app[pair.master].portal_synchronizations.getPublication(pair.pub_id)
+        assert pub.getSubscriberList()[0].session.counts['received_add'] == 1
         transaction.abort()
