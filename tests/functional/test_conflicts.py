@@ -216,3 +216,40 @@ def test_conflicts_tab_renders_and_buttons_work(zope):
         transaction.abort()
     status, _h, body = zope.http('GET', base + '/manageConflicts')
     assert status == 200 and b'No open conflict' in body
+
+
+def test_client_edit_during_the_session_is_kept_and_becomes_a_conflict(zope):
+    pair = make_sites(zope)
+    with zope.app() as app:
+        add_person(app, pair.master, 'p', description='base', language='en')
+    assert sync(pair)['status'] == 'finished'
+    with zope.app() as app:
+        edit_person(app, pair.master, 'p', description='master', language='fr')
+        setSite(app[pair.client])
+        app[pair.client].portal_synchronizations.SubSync(pair.pub_id)
+        setSite(None)
+    with zope.app() as app:
+        # the client's changes (none) leave; then someone edits on the client
+        queue = app[pair.client].portal_activities
+        queue.distribute()
+        queue.tic(processing_node=1, max_messages=1)
+    with zope.app() as app:
+        edit_person(app, pair.client, 'p', description='late client edit')
+    from synchelpers import run_until_done
+    assert run_until_done(pair, pair.client)['status'] == 'finished'
+    with zope.app() as app:
+        # the master's other change arrived; the late edit was not overwritten
+        assert prop(app, pair.client, 'p', 'language') == 'fr'
+        assert prop(app, pair.client, 'p', 'description') == 'late client edit'
+        transaction.abort()
+    assert sync(pair)['status'] == 'finished'
+    with zope.app() as app:
+        found = conflicts(app, pair)
+        assert [(c.getPropertyId(), c.getPublisherValue(), c.getSubscriberValue())
+                for c in found] == [('description', 'master', 'late client edit')]
+        found[0].applySubscriberValue()
+    assert sync(pair)['status'] == 'finished'
+    with zope.app() as app:
+        assert prop(app, pair.master, 'p', 'description') == 'late client edit'
+        assert as_xml(app, pair.master, 'p') == as_xml(app, pair.client, 'p')
+        transaction.abort()

@@ -129,7 +129,7 @@ class Side:
             if command.cmd in DATA_COMMANDS:
                 refs = list(command.source_refs or []) + list(command.target_refs or [])
                 if refs:
-                    status_received(self.domain, command.cmd, refs[0], code)
+                    status_received(self.domain, command.cmd, refs[0], code, self.role)
             elif code >= 500 and command.cmd not in ('Alert', 'SyncHdr'):
                 session.count('errors')
 

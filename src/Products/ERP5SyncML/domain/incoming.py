@@ -157,7 +157,9 @@ class Applier(SessionWork):
         sig = self.sigs.add(gid, obj.getId())
         base = sig.xml
         base_el = xmldata.parse(base) if base is not None else xmldata.empty_like(new_el)
-        force = self.role == 'client' or self.session.mode == 203
+        if self.role == 'client':
+            return self._put_on_client(sig, obj, base, base_el, new_el, new_xml)
+        force = self.session.mode == 203
         conflicts = self.conduit.updateNode(obj, base_el, new_el, force=force)
         if not conflicts:
             was_resolved = sig.status == RESOLVED
@@ -174,6 +176,26 @@ class Applier(SessionWork):
                 self.sigs.markDirty(gid)
                 return 207
         self._record_conflicts(sig, conflicts)
+        return 409
+
+    def _put_on_client(self, sig, obj, base, base_el, new_el, new_xml):
+        """The master already merged: its data wins, except over an edit
+        made here after our changes left. That value stays, and the master
+        is told (409): it sees the conflict, with both values, when our
+        edit reaches it at the next sync."""
+        # the master's answer to a conflict, or nothing agreed yet (refresh):
+        # the master decides
+        force = base is None or sig.status == CONFLICT or self.session.mode == 205
+        conflicts = self.conduit.updateNode(obj, base_el, new_el, force=force)
+        if not conflicts:
+            self._agreed(sig, new_xml, obj)
+            return 200
+        logger.warning('%s changed here during the session (%s): kept, the '
+                       'master will see the conflict', sig.gid,
+                       ', '.join(str(c['property']) for c in conflicts))
+        sig.status = NOT_SYNCHRONIZED
+        self.sigs.markDirty(sig.gid)
+        self.session.count('conflicts', len(conflicts))
         return 409
 
     def _agreed(self, sig, new_xml, obj):
@@ -230,7 +252,7 @@ class Applier(SessionWork):
         return 200
 
 
-def status_received(domain, name, gid, code):
+def status_received(domain, name, gid, code, role='client'):
     """The peer answered ``code`` to a command we sent about ``gid``."""
     sigs = domain.signatures
     sig = sigs.get(gid)
@@ -254,8 +276,13 @@ def status_received(domain, name, gid, code):
         sig.status = NOT_SYNCHRONIZED
         sig.resolved = ()
         sigs.markDirty(gid)
+    elif code == 409 and role == 'client':
+        sig.status = CONFLICT  # the master holds the conflict record
+        sigs.markDirty(gid)
     elif code == 409:
-        sig.status = CONFLICT
+        # the client kept a value edited during the session; its next sync
+        # brings it here, where the conflict is recorded with both values
+        sig.status = NOT_SYNCHRONIZED
         sigs.markDirty(gid)
     elif code == 213:
         pass  # a chunk arrived; the rest follows
