@@ -125,6 +125,21 @@ def sync(pair, client=None, max_rounds=60):
     return run_until_done(pair, client, max_rounds)
 
 
+def start_first_exchange(pair, client=None):
+    """Press Sync and run exactly one send: pkg1 goes out, the master's pkg2
+    comes back, and the client queues its changes (pkg3) without sending
+    them yet. The rest of the session runs with ``run_until_done``."""
+    client = client or pair.client
+    with pair.zope.app() as app:
+        setSite(app[client])
+        app[client].portal_synchronizations.SubSync(pair.pub_id)
+        setSite(None)
+    with pair.zope.app() as app:
+        queue = app[client].portal_activities
+        queue.distribute()
+        queue.tic(processing_node=1, max_messages=1)
+
+
 def run_until_done(pair, client, max_rounds=60):
     zope = pair.zope
     for _ in range(max_rounds):

@@ -8,6 +8,8 @@ from synchelpers import as_xml
 from synchelpers import edit_person
 from synchelpers import folder
 from synchelpers import make_sites
+from synchelpers import run_until_done
+from synchelpers import start_first_exchange
 from synchelpers import sync
 
 pytestmark = pytest.mark.functional
@@ -225,17 +227,10 @@ def test_client_edit_during_the_session_is_kept_and_becomes_a_conflict(zope):
     assert sync(pair)['status'] == 'finished'
     with zope.app() as app:
         edit_person(app, pair.master, 'p', description='master', language='fr')
-        setSite(app[pair.client])
-        app[pair.client].portal_synchronizations.SubSync(pair.pub_id)
-        setSite(None)
-    with zope.app() as app:
-        # the client's changes (none) leave; then someone edits on the client
-        queue = app[pair.client].portal_activities
-        queue.distribute()
-        queue.tic(processing_node=1, max_messages=1)
+    # the client's changes (none) leave; then someone edits on the client
+    start_first_exchange(pair)
     with zope.app() as app:
         edit_person(app, pair.client, 'p', description='late client edit')
-    from synchelpers import run_until_done
     assert run_until_done(pair, pair.client)['status'] == 'finished'
     with zope.app() as app:
         # the master's other change arrived; the late edit was not overwritten

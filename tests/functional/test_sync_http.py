@@ -11,6 +11,7 @@ from synchelpers import folder
 from synchelpers import folder_xml
 from synchelpers import make_sites
 from synchelpers import run_until_done
+from synchelpers import start_first_exchange
 from synchelpers import subscription_report
 from synchelpers import sync
 
@@ -330,15 +331,7 @@ def test_message_posted_three_times_is_applied_once(zope):
     pair = make_sites(zope)
     with zope.app() as app:
         add_person(app, pair.client, 'once', title='created once')
-        setSite(app[pair.client])
-        app[pair.client].portal_synchronizations.SubSync(pair.pub_id)
-        setSite(None)
-    with zope.app() as app:
-        # one send: pkg1 goes out, the master's pkg2 comes back and the
-        # client queues its changes (pkg3) without sending them yet
-        queue = app[pair.client].portal_activities
-        queue.distribute()
-        queue.tic(processing_node=1, max_messages=1)
+    start_first_exchange(pair)
     with zope.app() as app:
         sub = app[pair.client].portal_synchronizations.getSubscription(pair.pub_id)
         pkg3 = sub.session.last_sent
