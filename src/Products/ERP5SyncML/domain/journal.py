@@ -16,6 +16,7 @@ import time
 
 from Acquisition import aq_base
 from BTrees.OOBTree import OOBTree
+from BTrees.OOBTree import OOTreeSet
 from persistent import Persistent
 from zope.interface import implementer
 
@@ -43,11 +44,17 @@ def current_origin():
 
 
 class ChangeJournal(Persistent):
-    """Top-level synchronized object path -> (stamp, origin), ordered by stamp."""
+    """Top-level synchronized object path -> (stamp, origin).
+
+    Entries are also ordered by (origin, stamp), so that a peer asking for
+    the changes it did not make itself reads only those: after a large
+    first sync, the objects it sent here are not walked again.
+    """
 
     def __init__(self):
         self._by_path = OOBTree()
-        self._by_stamp = OOBTree()
+        self._by_origin = OOBTree()   # (origin key, stamp, path) -> None
+        self._origins = OOTreeSet()   # origin keys in use
 
     def record(self, path, origin=None, stamp=None):
         stamp = time.time() if stamp is None else stamp
@@ -57,25 +64,37 @@ class ChangeJournal(Persistent):
             if old_origin != origin and stamp - old_stamp < 3600:
                 # two sources touched it recently: every peer must look at it
                 origin = MIXED
-            self._by_stamp.pop((old_stamp, path), None)
+            self._by_origin.pop((_key(old_origin), old_stamp, path), None)
         self._by_path[path] = (stamp, origin)
-        self._by_stamp[(stamp, path)] = origin
+        key = _key(origin)
+        self._by_origin[(key, stamp, path)] = None
+        if key not in self._origins:
+            self._origins.add(key)
 
     def changedSince(self, since, prefix, exclude_origin=None):
-        """Yield ids of objects directly under ``prefix`` changed after ``since``."""
+        """Yield ids of objects directly under ``prefix`` changed after
+        ``since`` by anyone but ``exclude_origin``."""
         depth = len(prefix)
+        excluded = _key(exclude_origin) if exclude_origin is not None else None
         seen = set()
-        for (stamp, path), origin in self._by_stamp.items(min=(since,)):
-            if len(path) != depth + 1 or path[:depth] != prefix:
+        for key in list(self._origins):
+            if key == excluded:
                 continue
-            if exclude_origin is not None and origin == exclude_origin:
-                continue
-            if path[-1] not in seen:
-                seen.add(path[-1])
-                yield path[-1]
+            for _key_, _stamp, path in self._by_origin.keys(
+                    min=(key, since), max=(key, float('inf'))):
+                if len(path) != depth + 1 or path[:depth] != prefix:
+                    continue
+                if path[-1] not in seen:
+                    seen.add(path[-1])
+                    yield path[-1]
 
     def __len__(self):
         return len(self._by_path)
+
+
+def _key(origin):
+    # origins are tuples or None; BTree keys need one comparable type
+    return repr(origin)
 
 
 def _tool_for(obj):
