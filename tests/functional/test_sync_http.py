@@ -349,3 +349,20 @@ def test_message_posted_three_times_is_applied_once(zope):
         pub = app[pair.master].portal_synchronizations.getPublication(pair.pub_id)
         assert pub.getSubscriberList()[0].session.counts['received_add'] == 1
         transaction.abort()
+
+
+def test_sync_pressed_twice_the_first_session_gives_way(zope):
+    pair = make_sites(zope)
+    with zope.app() as app:
+        add_person(app, pair.master, 'p')
+    with zope.app() as app:
+        tool = app[pair.client].portal_synchronizations
+        setSite(app[pair.client])
+        tool.manage_syncSubscription(pair.pub_id)
+        tool.manage_syncSubscription(pair.pub_id)
+        setSite(None)
+    report = run_until_done(pair, pair.client)
+    assert report['status'] == 'finished', report
+    with zope.app() as app:
+        assert list(folder(app, pair.client).objectIds()) == ['p']
+        transaction.abort()

@@ -330,7 +330,8 @@ class SynchronizationTool(UniqueObject, SimpleItem):
     def _queueSend(self, sub, data):
         self.activate(activity='SQLQueue', tag='erp5syncml:%s' % sub.getId(),
                       serialization_tag='erp5syncml:%s' % sub.getId()
-                      ).sendSyncMessage(sub.getId(), data)
+                      ).sendSyncMessage(sub.getId(), data,
+                                        session_id=sub.session.session_id)
 
     security.declareProtected(Synchronize, 'sendSyncMessage')
 
@@ -338,9 +339,12 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         """Activity: deliver a client message and process the answer."""
         sub = self._getSubscription(subscription_id)
         session = sub.session
-        if session is None or session.state in ('finished', 'failed'):
-            logger.warning('subscription %s: no running session, message dropped',
-                           subscription_id)
+        if session is None or session.state in ('finished', 'failed') or \
+                (session_id is not None and session.session_id != session_id):
+            # Sync was pressed again meanwhile: this message belongs to a
+            # session that is over, sending it would disturb the new one
+            logger.warning('subscription %s: message of a session that is over'
+                           ' dropped', subscription_id)
             return
         try:
             reply = transports.send(sub.publication_url, data, login=sub.login,
@@ -357,7 +361,8 @@ class SynchronizationTool(UniqueObject, SimpleItem):
                 self.activate(activity='SQLQueue', at_date=time.time() + delay,
                               tag='erp5syncml:%s' % sub.getId(),
                               serialization_tag='erp5syncml:%s' % sub.getId()
-                              ).sendSyncMessage(subscription_id, data, attempt + 1)
+                              ).sendSyncMessage(subscription_id, data, attempt + 1,
+                                                session_id=session.session_id)
             else:
                 engine.fail(session, str(exc))
             return
