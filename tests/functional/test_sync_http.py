@@ -366,3 +366,32 @@ def test_sync_pressed_twice_the_first_session_gives_way(zope):
     with zope.app() as app:
         assert list(folder(app, pair.client).objectIds()) == ['p']
         transaction.abort()
+
+
+def test_a_change_wins_over_a_deletion(zope):
+    pair = make_sites(zope)
+    with zope.app() as app:
+        add_person(app, pair.master, 'kept_by_client', title='v1')
+        add_person(app, pair.master, 'kept_by_master', title='v1')
+    assert sync(pair)['status'] == 'finished'
+    with zope.app() as app:
+        edit_person(app, pair.master, 'kept_by_master', title='master edit')
+        folder(app, pair.client).manage_delObjects(['kept_by_master'])
+    # the client's deletion meets the master's edit: the master keeps it and
+    # sends it back
+    assert sync(pair)['status'] == 'finished'
+    with zope.app() as app:
+        assert folder(app, pair.client)['kept_by_master'].Title() == 'master edit'
+        transaction.abort()
+    # the master's deletion meets an edit the client makes during the session
+    with zope.app() as app:
+        folder(app, pair.master).manage_delObjects(['kept_by_client'])
+    start_first_exchange(pair)
+    with zope.app() as app:
+        edit_person(app, pair.client, 'kept_by_client', title='client edit')
+    assert run_until_done(pair, pair.client)['status'] == 'finished'
+    assert sync(pair)['status'] == 'finished'
+    with zope.app() as app:
+        assert folder(app, pair.master)['kept_by_client'].Title() == 'client edit'
+        assert folder_xml(app, pair.master) == folder_xml(app, pair.client)
+        transaction.abort()

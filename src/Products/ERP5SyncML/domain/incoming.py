@@ -239,10 +239,11 @@ class Applier(SessionWork):
             if sig is not None:
                 self.sigs.remove(gid)
             return 211
-        if self.role == 'server' and sig is not None and sig.xml is not None:
+        if sig is not None and sig.xml is not None:
             current = xmldata.object_xml(self.domain, obj, gid)
             if current != sig.xml:
-                # changed here since the last sync: keep it, send it back
+                # changed here since the last sync: a change wins over a
+                # deletion, the object goes back to the peer as new
                 self.sigs.remove(gid)
                 self.session.pending_ids.add(obj.getId())
                 return 419
