@@ -88,3 +88,16 @@ def test_user_without_sync_permission_is_refused(zope):
         pub = app[pair.master].portal_synchronizations.getPublication(pair.pub_id)
         assert pub.getSubscriberList() == []
         transaction.abort()
+
+
+def test_form_encoded_text_and_sync_id_are_accepted(zope):
+    pair = make_sites(zope)
+    url = '/%s/portal_synchronizations/readResponse' % pair.master
+    message = _init_message(pair.pub_id, session_id='80').decode('utf-8')
+    status, _h, body = zope.http('POST', url, data={'text': message,
+                                                    'sync_id': pair.pub_id})
+    assert status == 200, body
+    assert codec.decode(body).header_status().code == 200
+    status, _h, body = zope.http('POST', url, data={'text': message,
+                                                    'sync_id': 'NoSuchPublication'})
+    assert status == 400 and b'NoSuchPublication' in body
