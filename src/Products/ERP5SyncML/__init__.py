@@ -14,11 +14,7 @@ logger = logging.getLogger('Products.ERP5SyncML')
 
 def initialize(context):
     """Zope product initialisation: register addable classes."""
+    from . import tool
     from .site import registration as site_registration
     site_registration.initialize(context)
-    try:
-        from . import tool
-    except ImportError:  # pragma: no cover - during early development only
-        tool = None
-    if tool is not None:
-        tool.initialize(context)
+    tool.initialize(context)
