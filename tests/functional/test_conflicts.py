@@ -248,3 +248,14 @@ def test_client_edit_during_the_session_is_kept_and_becomes_a_conflict(zope):
         assert prop(app, pair.master, 'p', 'description') == 'late client edit'
         assert as_xml(app, pair.master, 'p') == as_xml(app, pair.client, 'p')
         transaction.abort()
+
+
+def test_conflict_closes_when_the_client_comes_to_the_master_value(zope):
+    pair = conflicting_pair(zope)
+    with zope.app() as app:
+        edit_person(app, pair.client, 'p', description='master description')
+    assert sync(pair)['status'] == 'finished'
+    with zope.app() as app:
+        assert conflicts(app, pair) == []
+        assert as_xml(app, pair.master, 'p') == as_xml(app, pair.client, 'p')
+        transaction.abort()

@@ -60,6 +60,9 @@ class Signature(Persistent):
         self.force_full = False
         self.partial_data = None
         self.resolved = ()
+        if self.conflicts:
+            # both sides hold the same data: nothing is in conflict any more
+            self.conflicts = ()
 
     def __repr__(self):
         return '<Signature %s %s>' % (self.gid, self.status)
