@@ -101,3 +101,44 @@ def test_form_encoded_text_and_sync_id_are_accepted(zope):
     status, _h, body = zope.http('POST', url, data={'text': message,
                                                     'sync_id': 'NoSuchPublication'})
     assert status == 400 and b'NoSuchPublication' in body
+
+
+def _data_message(session_id, msg_id, source):
+    return codec.encode(m.Message(
+        header=m.Header(session_id=session_id, msg_id=msg_id,
+                        target=m.Location('http://master'), source=m.Location(source)),
+        commands=[m.Sync(target=m.Location('x'), source=m.Location('y'), commands=[
+            m.Add(items=[m.Item(source=m.Location('intruder'),
+                                data='<object id="intruder" portal_type="Person" '
+                                     'meta_type="ERP5SyncML Person"></object>')])])]))
+
+
+def test_messages_out_of_sequence_are_refused_and_change_nothing(zope):
+    pair = make_sites(zope)
+    url = '/%s/portal_synchronizations/readResponse' % pair.master
+    headers = {'Content-Type': 'application/vnd.syncml+xml'}
+    # data without a session
+    status, _h, body = zope.http('POST', url, headers=headers,
+                                 data=_data_message('90', 1, 'http://client/x'))
+    assert status == 400 and b'session' in body
+    # a session starts; then a message from the past and one from another session
+    status, _h, _b = zope.http('POST', url, headers=headers,
+                               data=_init_message(pair.pub_id, session_id='91'))
+    assert status == 200
+    source = 'http://client/raw-91'
+    status, _h, body = zope.http('POST', url, headers=headers,
+                                 data=_data_message('92', 2, source))
+    assert status == 400
+    status, _h, _b = zope.http('POST', url, headers=headers,
+                               data=_data_message('91', 2, source))
+    assert status == 200
+    status, _h, body = zope.http('POST', url, headers=headers,
+                                 data=_data_message('91', 1, source))
+    assert status == 400 and b'already processed' in body
+    with zope.app() as app:
+        ids = list(folder(app, pair.master).objectIds())
+        pub = app[pair.master].portal_synchronizations.getPublication(pair.pub_id)
+        counts = pub.getSubscriber(source).session.counts
+        transaction.abort()
+    # the one message in sequence was applied once; the others changed nothing
+    assert ids == ['intruder'] and counts['received_add'] == 1
