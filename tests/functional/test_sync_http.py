@@ -395,3 +395,27 @@ def test_a_change_wins_over_a_deletion(zope):
         assert folder(app, pair.master)['kept_by_client'].Title() == 'client edit'
         assert folder_xml(app, pair.master) == folder_xml(app, pair.client)
         transaction.abort()
+
+
+def test_another_zope_process_on_the_same_database_runs_the_queue(zope):
+    """The Sync button is pressed on the server; this test process, a second
+    ZEO client of the same database, runs the activity queue (scale-out)."""
+    from Products.CMFActivity import process_all
+    pair = make_sites(zope)
+    with zope.app() as app:
+        add_person(app, pair.master, 'p', title='through another node')
+    status, _h, _b = zope.http(
+        'POST', '/%s/portal_synchronizations/manage_syncSubscription' % pair.client,
+        data={'id': pair.pub_id})
+    assert status == 302
+    for _ in range(20):
+        with zope.app() as app:
+            setSite(app[pair.client])
+            process_all(app[pair.client])
+            setSite(None)
+        if subscription_report(pair, pair.client)['status'] == 'finished':
+            break
+    assert subscription_report(pair, pair.client)['status'] == 'finished'
+    with zope.app() as app:
+        assert folder(app, pair.client)['p'].Title() == 'through another node'
+        transaction.abort()
