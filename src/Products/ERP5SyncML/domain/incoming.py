@@ -156,7 +156,8 @@ class Applier(SessionWork):
             return 201
         sig = self.sigs.add(gid, obj.getId())
         base = sig.xml
-        base_el = xmldata.parse(base) if base is not None else xmldata.empty_like(new_el)
+        # nothing agreed yet: the conduit compares against an empty object
+        base_el = xmldata.parse(base) if base is not None else None
         if self.role == 'client':
             return self._put_on_client(sig, obj, base, base_el, new_el, new_xml)
         force = self.session.mode == 203

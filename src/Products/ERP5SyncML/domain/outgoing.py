@@ -11,7 +11,6 @@ from ..syncml import model as m
 from . import xmldata
 from .session import SessionWork
 from .signature import CONFLICT
-from .signature import NOT_SYNCHRONIZED
 from .signature import SENT
 from .signature import SYNCHRONIZED
 from .signature import xml_hash
@@ -91,9 +90,6 @@ class CommandFactory(SessionWork):
             if sig.status == SYNCHRONIZED:
                 self.sigs.markClean(gid)
             return None
-        if self.role == 'server' and gid in self.session.received_gids \
-                and sig is not None and sig.xml == xml:
-            return None
         if sig is None or sig.xml is None:
             return self._data_command('Add', gid, object_id, xml, None)
         base = None if sig.force_full else sig.xml
@@ -141,8 +137,3 @@ class CommandFactory(SessionWork):
             logger.info('send Delete %s', gid)
         return command, accept
 
-
-def mark_unsent(sig):
-    """A command for ``sig`` was refused or lost: try again, in full."""
-    sig.status = NOT_SYNCHRONIZED
-    sig.force_full = True

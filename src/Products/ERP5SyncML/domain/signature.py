@@ -13,14 +13,6 @@ CONFLICT = 'conflict'
 RESOLVED = 'conflict_resolved'
 PARTIAL = 'partial'
 
-STATE_TITLES = {
-    SYNCHRONIZED: 'synchronized',
-    NOT_SYNCHRONIZED: 'not synchronized',
-    SENT: 'sent, waiting for confirmation',
-    CONFLICT: 'conflict',
-    RESOLVED: 'conflict resolved, to be sent',
-    PARTIAL: 'partially transferred',
-}
 
 
 def xml_hash(xml):
@@ -115,9 +107,6 @@ class SignatureStore(Persistent):
         if self._by_object_id.get(sig.object_id) == gid:
             del self._by_object_id[sig.object_id]
         self.markClean(gid)
-
-    def gids(self):
-        return self._by_gid.keys()
 
     def values(self):
         return self._by_gid.values()

@@ -49,11 +49,3 @@ def parse(xml):
 def is_xupdate(element):
     return etree.QName(element).namespace == XUPDATE_NS
 
-
-def empty_like(element):
-    """An <object> with the same attributes and no content: the base used
-    when nothing was agreed yet, so every difference is seen."""
-    empty = etree.Element(element.tag)
-    for key, value in element.attrib.items():
-        empty.set(key, value)
-    return empty
