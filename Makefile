@@ -75,4 +75,4 @@ clean:
 	rm -rf var/ .pytest_cache/
 
 distclean: clean
-	rm -rf $(VENV) build/ dist/ src/*.egg-info
+	rm -rf $(VENV) build/ dist/ *.egg-info

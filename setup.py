@@ -9,8 +9,7 @@ setup(
     long_description=open('README.txt', encoding='utf-8').read(),
     license='GPL-2.0-or-later',
     python_requires='>=3.11',
-    package_dir={'': 'src'},
-    packages=find_namespace_packages(where='src', include=['Products.*']),
+    packages=find_namespace_packages(include=['Products.*']),
     include_package_data=True,
     package_data={'': ['*.zcml', '*.xml', '*.pt', '*.zpt', '*.txt', '*.py',
                        '*.png', '*.gif', '*.css', '*.js', '*.metadata']},
@@ -28,6 +27,11 @@ setup(
         'vobject',
         'requests',
     ],
+    entry_points={
+        'console_scripts': [
+            'zope_tic_loop = Products.CMFActivity.ticloop:main',
+        ],
+    },
     classifiers=[
         'Framework :: Zope :: 6',
         'License :: OSI Approved :: GNU General Public License v2 or later (GPLv2+)',

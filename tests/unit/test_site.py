@@ -116,6 +116,26 @@ def test_default_profile_configures_tools(site):
     assert site.portal_workflow.getDefaultChain() == ()
 
 
+def test_skin_layer_holds_mail_received(site):
+    skins = site.portal_skins
+    assert 'erp5syncml' in skins.objectIds()
+    layers = skins.getSkinPath('Basic').split(',')
+    assert layers.index('custom') < layers.index('erp5syncml')
+    script = getattr(skins.getSkinByName('Basic'), 'mail_received')
+    assert script.meta_type == 'Filesystem Script (Python)'
+    script.read()  # filesystem scripts load their source lazily
+    assert script.params() == 'theMail'
+
+
+def test_tools_profile_adds_the_skin_layer_after_custom(root):
+    site = factory.add_site(root, 'plain', 'Plain')
+    skins = site.portal_skins
+    skins.manage_delObjects(['erp5syncml'])
+    skins.addSkinSelection('Basic', 'custom')
+    factory.apply_profile(site, factory.TOOLS_PROFILE)
+    assert skins.getSkinPath('Basic').split(',') == ['custom', 'erp5syncml']
+
+
 def test_add_site_bad_input_changes_nothing(root):
     factory.add_site(root, 'taken')
     before = sorted(root.objectIds())

@@ -9,7 +9,13 @@ Layers (each imports only the ones below it):
 """
 import logging
 
+from Products.CMFCore.DirectoryView import registerDirectory
+
 logger = logging.getLogger('Products.ERP5SyncML')
+
+# skins/erp5syncml (mail_received, ...) becomes a layer of portal_skins
+# through the GenericSetup profiles.
+registerDirectory('skins', globals())
 
 
 def initialize(context):

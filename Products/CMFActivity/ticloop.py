@@ -1,0 +1,172 @@
+"""Drive the activity queues of Zope sites: distribute, then tic, forever.
+
+Each round, for each site:
+    GET {url}/{site}/portal_activities/distribute?node_count:int=N
+    GET {url}/{site}/portal_activities/tic?processing_node:int=P
+with HTTP basic auth, then sleep --interval seconds.
+
+The password comes from ZOPE_PASSWORD or --password-file (or the URL's
+userinfo); it is never printed or logged.  SIGINT/SIGTERM end the loop after
+the current call (exit 0).  Standard library only, so it runs without the
+Zope virtualenv:
+
+    ZOPE_USER=admin ZOPE_PASSWORD=... nohup ./zope_tic_loop cps cps_client &
+"""
+import argparse
+import base64
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+log = logging.getLogger('zope_tic_loop')
+
+DEFAULT_URL = 'http://localhost:9673'
+DEFAULT_SITES = 'cps cps_client'
+
+
+def split_url(url):
+    """Return (url without userinfo, user or None, password or None)."""
+    parts = urllib.parse.urlsplit(url)
+    user = urllib.parse.unquote(parts.username) if parts.username else None
+    password = urllib.parse.unquote(parts.password) if parts.password else None
+    netloc = parts.hostname or ''
+    if ':' in netloc:  # IPv6 literal
+        netloc = f'[{netloc}]'
+    if parts.port:
+        netloc += f':{parts.port}'
+    clean = urllib.parse.urlunsplit(
+        (parts.scheme, netloc, parts.path.rstrip('/'), '', ''))
+    return clean, user, password
+
+
+class TicLoop:
+    """Call distribute and tic on each site; stop() ends it between calls."""
+
+    def __init__(self, url, sites, user=None, password=None, interval=5.0,
+                 node_count=1, processing_node=1, timeout=300):
+        self.url, url_user, url_password = split_url(url)
+        self.sites = list(sites)
+        self.user = user or url_user
+        password = password if password is not None else url_password
+        self._auth = None
+        if self.user:
+            token = f'{self.user}:{password or ""}'.encode()
+            self._auth = 'Basic ' + base64.b64encode(token).decode()
+        self.interval = interval
+        self.node_count = node_count
+        self.processing_node = processing_node
+        self.timeout = timeout
+        self._stop = threading.Event()
+
+    def stop(self, *_ignored):
+        self._stop.set()
+
+    @property
+    def stopped(self):
+        return self._stop.is_set()
+
+    def calls(self, site):
+        base = f'{self.url}/{site}/portal_activities'
+        return (f'{base}/distribute?node_count:int={self.node_count}',
+                f'{base}/tic?processing_node:int={self.processing_node}')
+
+    def call(self, url):
+        """GET url; log status and elapsed time; return the status (0: no answer)."""
+        request = urllib.request.Request(url)
+        if self._auth:
+            request.add_header('Authorization', self._auth)
+        start = time.monotonic()
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as resp:
+                resp.read()
+                status, detail = resp.status, ''
+        except urllib.error.HTTPError as exc:
+            status, detail = exc.code, ' ' + (exc.reason or '')
+        except (OSError, ValueError) as exc:
+            status, detail = 0, f' error: {exc.__class__.__name__}: {exc}'
+        elapsed = time.monotonic() - start
+        # self.url carries no userinfo, so nothing secret reaches the log.
+        level = logging.INFO if 200 <= status < 400 else logging.WARNING
+        log.log(level, '%s %s %.3fs%s', status or '---', url, elapsed, detail)
+        return status
+
+    def run_once(self):
+        for site in self.sites:
+            for url in self.calls(site):
+                if self.stopped:
+                    return
+                self.call(url)
+
+    def run(self, once=False):
+        while not self.stopped:
+            self.run_once()
+            if once:
+                break
+            self._stop.wait(self.interval)
+
+
+def parse_args(argv=None, environ=os.environ):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        epilog='Environment: ZOPE_URL, ZOPE_USER, ZOPE_PASSWORD, ZOPE_SITES.')
+    parser.add_argument('sites', nargs='*',
+                        help='site ids (default: ZOPE_SITES or "%s")' % DEFAULT_SITES)
+    parser.add_argument('--url', default=environ.get('ZOPE_URL', DEFAULT_URL),
+                        help='Zope URL (default: ZOPE_URL or %(default)s)')
+    parser.add_argument('--user', default=environ.get('ZOPE_USER'),
+                        help='Zope user (default: ZOPE_USER)')
+    parser.add_argument('--password-file',
+                        help='file whose first line is the password '
+                             '(default: ZOPE_PASSWORD)')
+    parser.add_argument('--interval', type=float, default=5.0,
+                        help='seconds between rounds (default: %(default)s)')
+    parser.add_argument('--node-count', type=int, default=1)
+    parser.add_argument('--processing-node', type=int, default=1)
+    parser.add_argument('--timeout', type=float, default=300,
+                        help='seconds to wait for one call (default: %(default)s)')
+    parser.add_argument('--once', action='store_true', help='one round, then exit')
+    parser.add_argument('--quiet', action='store_true', help='log only failures')
+    args = parser.parse_args(argv)
+    if not args.sites:
+        args.sites = environ.get('ZOPE_SITES', DEFAULT_SITES).replace(',', ' ').split()
+    if args.password_file:
+        try:
+            with open(args.password_file, encoding='utf-8') as f:
+                args.password = f.readline().rstrip('\r\n')
+        except OSError as exc:
+            parser.error(f'cannot read --password-file: {exc.strerror}')
+    else:
+        args.password = environ.get('ZOPE_PASSWORD')
+    if args.interval < 0 or args.node_count < 1 or args.processing_node < 1:
+        parser.error('--interval must be >= 0, --node-count and '
+                     '--processing-node >= 1')
+    if not args.sites:
+        parser.error('no site ids given')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr, format='%(asctime)s %(levelname)s %(message)s',
+        level=logging.WARNING if args.quiet else logging.INFO)
+    loop = TicLoop(args.url, args.sites, args.user, args.password,
+                   args.interval, args.node_count, args.processing_node,
+                   args.timeout)
+    signal.signal(signal.SIGTERM, loop.stop)
+    signal.signal(signal.SIGINT, loop.stop)
+    log.info('tic loop on %s for %s every %ss', loop.url, ' '.join(loop.sites),
+             args.interval)
+    loop.run(once=args.once)
+    log.info('tic loop stopped')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,25 @@
+## Script (Python) "mail_received"
+##bind container=container
+##bind context=context
+##bind script=script
+##parameters=theMail
+##title=Hand a SyncML message that came by mail to the synchronization tool
+# portal_mailin calls this script with the parsed mail; None means success.
+#
+# The sending site names its publication or subscription in the
+# X-ERP5SyncML-Id header.  To force one side, copy this script into
+# portal_skins/custom and call SubSync (on a client) or PubSync (on the
+# master) yourself, as in:  tool.SubSync(sync_id, msg=message)
+tool = context.portal_synchronizations
+headers = theMail.get('headers') or {}
+sync_id = headers.get('x-erp5syncml-id') or theMail.get('localpart')
+message = theMail.get('body')
+if not sync_id or not message:
+    return 'not a SyncML mail: no X-ERP5SyncML-Id header or no body'
+if tool.getSubscription(sync_id) is not None:
+    tool.SubSync(sync_id, msg=message)
+elif tool.getPublication(sync_id) is not None:
+    tool.PubSync(sync_id, msg=message)
+else:
+    return 'no publication or subscription %s on this site' % sync_id
+return None
