@@ -12,6 +12,13 @@ run the same packages of SyncML data synchronization::
   pkg5  Status for pkg4               ->
                                        <- pkg6  Status, session finished
 
+What happens when is not decided here: the table of ``syncml.session``
+says whether the peer's message is allowed now and what this side does
+then (the *reaction*: a tuple of steps); the engines only carry out the
+steps (``_steps`` maps each one to a method).  A message the table does
+not allow raises ``ProtocolError`` before anything is changed;
+``error_reply`` turns it into the SyncML answer for the peer.
+
 Every step runs inside the caller's transaction: what a message changes
 and the answer it produces are committed together, or not at all.
 """
@@ -24,6 +31,8 @@ from ..syncml import codec
 from ..syncml import codes
 from ..syncml import model as m
 from ..syncml import session as protocol
+from ..syncml.codes import AlertCode
+from ..syncml.codes import StatusCode
 from ..syncml.errors import ProtocolError
 from . import outgoing
 from .incoming import Applier
@@ -34,12 +43,13 @@ from .session import SyncSession
 
 logger = logging.getLogger('Products.ERP5SyncML')
 
-NEXT_MESSAGE = 222
-FULL_MODES = outgoing.FULL_MODES
 DATA_COMMANDS = ('Add', 'Replace', 'Delete')
 #: room kept in a message for header, statuses and the Sync wrapper
 MESSAGE_OVERHEAD = 4096
 MIN_CHUNK = 1024
+#: the peer's header statuses that mean it did not accept who we are
+AUTH_REFUSED = (StatusCode.INVALID_CREDENTIALS, StatusCode.FORBIDDEN,
+                StatusCode.MISSING_CREDENTIALS)
 
 
 def new_anchor():
@@ -58,28 +68,64 @@ class SyncFailed(Exception):
 class Side:
     """Message handling shared by client and server."""
 
-    role = None
+    role = None  # codes.CLIENT or codes.SERVER
 
     def __init__(self, domain):
         self.domain = domain
 
     # -- the protocol's state table (syncml.session) --------------------------
 
-    def _protocol(self, session):
-        role = codes.CLIENT if self.role == 'client' else codes.SERVER
-        return protocol.Session(role, getattr(session, 'protocol_state', 'INITIAL'))
+    def _steps(self):
+        """Reaction step of the table -> the method that carries it out."""
+        return {
+            protocol.APPLY: self._apply_message,
+            protocol.PEER_DATA_DONE: self._peer_data_done,
+            protocol.SEND_DATA: self._send_changes,
+            protocol.ASK_NEXT: self._ask_next,
+            protocol.FAIL: self._peer_failed,
+        }
+
+    def accept(self, session, msg):
+        """Check the peer's ``msg`` against the table: return (table,
+        reaction). Nothing is stored; ``session.advance(table)`` does."""
+        table = session.table()
+        try:
+            reaction = table.receive_message(msg)
+        except ProtocolError as exc:
+            self.refused(msg, exc)
+            raise
+        return table, reaction
+
+    def react(self, msg, session, reaction):
+        """Carry out the table's reaction; return our message or None."""
+        steps = self._steps()
+        reply = None
+        for step in reaction:
+            reply = steps[step](msg, session)
+        return reply
+
+    def refused(self, msg, exc):
+        logger.warning('%s %s: message %s of session %s refused with status '
+                       '%s: %s', self.domain.meta_type, self.domain.getId(),
+                       msg.header.msg_id, msg.header.session_id,
+                       exc.status, exc)
+
+    def error_reply(self, msg, error):
+        """The SyncML answer (bytes) to ``msg`` refused with ``error`` (a
+        ProtocolError, or a status code): a Status on its SyncHdr.
+        Changes nothing."""
+        code = getattr(error, 'status', error)
+        session = self.domain.session
+        msg_id = 1
+        if session is not None and session.session_id == str(msg.header.session_id):
+            msg_id = session.next_msg_id
+        return codec.encode(m.error_reply(msg, code, msg_id))
 
     def track_send(self, session, message):
         """Check our message against the package table; record the step."""
-        table = self._protocol(session)
-        table.send(protocol.infer_event(table.state, table.role, message))
-        session.protocol_state = table.state
-
-    def track_receive(self, session, message):
-        """Refuse a message the package table does not allow now."""
-        table = self._protocol(session)
-        table.receive(protocol.infer_event(table.state, table.peer, message))
-        session.protocol_state = table.state
+        table = session.table()
+        table.send_message(message)
+        session.advance(table)
 
     # -- building messages ---------------------------------------------------
 
@@ -114,9 +160,27 @@ class Side:
             cmd=name,
             target_refs=[gid] if gid else [],
             source_refs=[gid] if gid else [],
-            code=code, items=items or [])
+            code=int(code), items=items or [])
+
+    def _ask_next(self, msg, session):
+        """The peer's package goes on: our statuses and Alert 222."""
+        return self._send(msg, session, session.takeStatuses() +
+                          [m.Alert(cmd_id=None, code=AlertCode.NEXT_MESSAGE)],
+                          False)
 
     # -- reading messages ----------------------------------------------------
+
+    def _apply_message(self, msg, session):
+        """The peer's statuses, alerts and data."""
+        self.read_statuses(msg, session)
+        for command in msg.commands:
+            if isinstance(command, m.Alert):
+                session.addStatus(self.status(msg, command, StatusCode.OK))
+                self.alert_received(command, session)
+        self.apply_data(msg, session)
+
+    def alert_received(self, alert, session):
+        """An Alert of the peer inside a session (the client reads a mode)."""
 
     def read_statuses(self, msg, session):
         """Apply the peer's statuses about our previous commands."""
@@ -124,14 +188,23 @@ class Side:
             if not isinstance(command, m.Status):
                 continue
             code = int(command.code)
-            if command.cmd == 'SyncHdr' and code in (401, 403, 407):
-                raise SyncFailed('authentication refused by the peer (status %d)' % code)
             if command.cmd in DATA_COMMANDS:
                 refs = list(command.source_refs or []) + list(command.target_refs or [])
                 if refs:
                     status_received(self.domain, command.cmd, refs[0], code, self.role)
-            elif code >= 500 and command.cmd not in ('Alert', 'SyncHdr'):
+            elif code >= StatusCode.COMMAND_FAILED and \
+                    command.cmd not in ('Alert', 'SyncHdr'):
                 session.count('errors')
+
+    def _peer_failed(self, msg, session):
+        """The peer ended the session with an error status on our header."""
+        code = int(msg.header_status().code)
+        if code in AUTH_REFUSED:
+            reason = 'authentication refused by the peer (status %d)' % code
+        else:
+            reason = 'the peer ended the session: %s' % codes.describe(code)
+        self.fail(session, reason)
+        return None
 
     def apply_data(self, msg, session):
         """Apply the peer's Sync commands; queue a status for each.
@@ -155,11 +228,12 @@ class Side:
         for command in msg.commands:
             if not isinstance(command, m.Sync):
                 continue
-            session.addStatus(self.status(msg, command, 200))
+            session.addStatus(self.status(msg, command, StatusCode.OK))
             for sub in command.commands or ():
                 name = command_name(sub)
                 if name not in DATA_COMMANDS:
-                    session.addStatus(self.status(msg, sub, 406))
+                    session.addStatus(self.status(
+                        msg, sub, StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED))
                     continue
                 if applier is None:
                     applier = Applier(self.domain, session, self.role)
@@ -167,7 +241,8 @@ class Side:
                     gid = (item.source and item.source.uri) or \
                         (item.target and item.target.uri)
                     if not gid:
-                        session.addStatus(self.status(msg, sub, 412))
+                        session.addStatus(self.status(
+                            msg, sub, StatusCode.INCOMPLETE_COMMAND))
                         continue
                     code = self._apply_item(applier, session, name, gid, item,
                                             careful)
@@ -187,14 +262,20 @@ class Side:
             if not isinstance(data, str):
                 data = _to_text(data)
             session.incoming_chunk = (gid, name, data, local_name)
-            return 213
+            return StatusCode.CHUNK_ACCEPTED
         return applier.apply(name, gid, data, local_name, careful=careful)
+
+    def _peer_data_done(self, msg, session):
+        """The peer's changes are all in: in a refresh from the peer, what
+        it did not send goes away here."""
+        if protocol.refresh_from_peer(session.mode, self.role):
+            self._remove_unreceived(session)
 
     # -- our data ------------------------------------------------------------
 
     def data_commands(self, session):
         """Next batch of our Add/Replace/Delete commands; sets data_done."""
-        if not outgoing.sends_data(self.role, session.mode):
+        if not codes.sends_data(session.mode, self.role):
             session.data_done = True
             return []
         if not session.planned:
@@ -287,8 +368,7 @@ class Side:
         domain = self.domain
         domain.last_anchor = domain.next_anchor
         domain.journal_since = session.started
-        session.state = 'finished'
-        session.finished = time.time()
+        session.end(session.table())
         counts = dict(session.counts)
         domain.setReport('finished', '', counts)
         logger.info('%s %s: session %s finished: %s', domain.meta_type,
@@ -296,9 +376,11 @@ class Side:
                     ', '.join('%s=%s' % kv for kv in sorted(counts.items()) if kv[1]))
 
     def fail(self, session, reason):
-        session.state = 'failed'
+        """End ``session`` as failed, for ``reason`` (shown to the user)."""
+        table = session.table()
+        table.abort()
+        session.end(table)
         session.error = reason
-        session.finished = time.time()
         self.domain.setReport('failed', reason, session.counts)
         logger.error('%s %s: session %s failed: %s', self.domain.meta_type,
                      self.domain.getId(), session.session_id, reason)
@@ -313,13 +395,29 @@ def _to_text(data):
     return xmldata.serialize(data).decode('utf-8')
 
 
+def _clear_for_full_mode(domain, old_mode, new_mode):
+    """A slow or refresh sync compares everything: forget what was agreed."""
+    if codes.requires_slow(new_mode) and (
+            old_mode is None or not codes.requires_slow(old_mode)):
+        domain.signatures.clear()
+
+
 # ---------------------------------------------------------------------------
 # client
 
 class ClientEngine(Side):
     """Runs a subscription's side of a session."""
 
-    role = 'client'
+    role = codes.CLIENT
+
+    def _steps(self):
+        steps = Side._steps(self)
+        steps.update({
+            protocol.AUTHENTICATE: self._authenticate,
+            protocol.SEND_STATUS: self._send_status,
+            protocol.FINISH: self._finish,
+        })
+        return steps
 
     def cred(self):
         sub = self.domain
@@ -330,25 +428,24 @@ class ClientEngine(Side):
     def start(self):
         """Begin a session; return the first message (pkg1)."""
         sub = self.domain
-        mode = int(sub.sync_mode)
-        if mode == 200 and (sub.last_anchor is None or not len(sub.signatures)):
-            mode = 201  # nothing agreed yet: compare everything
-        session = SyncSession(sub.nextSessionId(), mode, 'client')
+        mode = AlertCode(int(sub.sync_mode))
+        if mode == AlertCode.TWO_WAY and (sub.last_anchor is None
+                                          or not len(sub.signatures)):
+            mode = AlertCode.SLOW  # nothing agreed yet: compare everything
+        session = SyncSession(sub.nextSessionId(), mode, codes.CLIENT)
         sub.session = session
         sub.next_anchor = new_anchor()
-        if mode in FULL_MODES:
-            sub.signatures.clear()
+        _clear_for_full_mode(sub, None, mode)
         sub.setReport('running', 'waiting for the master', session.counts)
         alert = m.Alert(cmd_id=None, code=mode, items=[m.Item(
             target=m.Location(uri=sub.getTargetDatabase()),
             source=m.Location(uri=sub.destination_path),
             meta=m.Meta(anchor_last=sub.last_anchor, anchor_next=sub.next_anchor))])
-        session.state = 'init_sent'
         logger.info('subscription %s: session %s starts, mode %s, to %s',
-                    sub.getId(), session.session_id, mode, sub.publication_url)
-        return self._send(session, [alert], final=True)
+                    sub.getId(), session.session_id, int(mode), sub.publication_url)
+        return self._send(None, session, [alert], final=True)
 
-    def _send(self, session, commands, final):
+    def _send(self, msg, session, commands, final):
         sub = self.domain
         header = self.header(session, sub.publication_url, sub.subscription_url,
                              cred=self.cred())
@@ -357,79 +454,70 @@ class ClientEngine(Side):
         return data
 
     def receive(self, msg, size=0):
-        """Handle the master's message; return our next message or None."""
+        """Handle the master's message; return our next message or None.
+
+        A message of another session, or one the protocol does not allow
+        now, raises ProtocolError (its ``status`` says why) and changes
+        nothing; ``error_reply`` makes the answer for it.
+        """
         sub = self.domain
         session = sub.session
-        if session is None or session.state in ('finished', 'failed'):
+        if session is None or session.finished:
             logger.warning('subscription %s: message outside a session ignored',
                            sub.getId())
             return None
         if str(msg.header.session_id) != session.session_id:
-            raise ProtocolError('message for session %s, ours is %s'
-                                % (msg.header.session_id, session.session_id))
+            exc = ProtocolError('message for session %s, ours is %s'
+                                % (msg.header.session_id, session.session_id),
+                                StatusCode.NOT_FOUND)
+            self.refused(msg, exc)
+            raise exc
         last = session.last_received_msg_id
         if last is not None and int(msg.header.msg_id) <= int(last):
             logger.info('subscription %s: message %s received again, ignored',
                         sub.getId(), msg.header.msg_id)
             return None
+        table, reaction = self.accept(session, msg)
+        session.advance(table)
         session.last_received_msg_id = msg.header.msg_id
         session.count('messages_received')
         session.count('bytes_received', size)
         try:
-            self.track_receive(session, msg)
-            return self._step(msg, session)
+            return self.react(msg, session, reaction)
         except (SyncFailed, ProtocolError) as exc:
             self.fail(session, str(exc))
             return None
 
-    def _step(self, msg, session):
-        sub = self.domain
-        self.read_statuses(msg, session)
-        for command in msg.commands:
-            if isinstance(command, m.Alert):
-                session.addStatus(self.status(msg, command, 200))
-                code = int(command.code)
-                if 200 <= code <= 205 and code != session.mode:
-                    logger.info('subscription %s: master asks for mode %s',
-                                sub.getId(), code)
-                    if code in FULL_MODES and session.mode not in FULL_MODES:
-                        sub.signatures.clear()
-                    session.mode = code
-        self.apply_data(msg, session)
-        state = session.state
-        if state == 'init_sent':
-            if not msg.final:
-                return self._send(session, session.takeStatuses() +
-                                  [m.Alert(cmd_id=None, code=NEXT_MESSAGE)], False)
-            session.state = 'sending'
-            return self._send_changes(session)
-        if state == 'sending':
-            return self._send_changes(session)
-        if state == 'sent_changes':
-            if not msg.final:
-                return self._send(session, session.takeStatuses() +
-                                  [m.Alert(cmd_id=None, code=NEXT_MESSAGE)], False)
-            if session.mode == 205:
-                self._remove_unreceived(session)
-            session.state = 'map_sent'
-            sub.setReport('running', 'confirming the master\'s changes', session.counts)
-            return self._send(session, session.takeStatuses(), True)
-        if state == 'map_sent':
-            self.finish(session)
-            return None
-        raise ProtocolError('unexpected message in state %s' % state)
+    def alert_received(self, alert, session):
+        code = int(alert.code)
+        if code in codes.CLIENT_MODES and code != session.mode:
+            logger.info('subscription %s: master asks for mode %s',
+                        self.domain.getId(), code)
+            _clear_for_full_mode(self.domain, session.mode, code)
+            session.mode = AlertCode(code)
 
-    def _send_changes(self, session):
+    def _authenticate(self, msg, session):
+        # the only credentials we have are the ones the master refused
+        raise SyncFailed('authentication refused by the peer (status %d)'
+                         % int(msg.header_status().code))
+
+    def _send_changes(self, msg, session):
         sub = self.domain
         commands = self.data_commands(session)
         body = session.takeStatuses()
         body.append(self.sync_command(commands, sub.getTargetDatabase(),
                                       sub.destination_path))
-        final = session.data_done
-        if final:
-            session.state = 'sent_changes'
         sub.setReport('running', 'sending changes', session.counts)
-        return self._send(session, body, final)
+        return self._send(msg, session, body, session.data_done)
+
+    def _send_status(self, msg, session):
+        self.domain.setReport('running', 'confirming the master\'s changes',
+                              session.counts)
+        return self._send(msg, session, session.takeStatuses(), True)
+
+    def _finish(self, msg, session):
+        self.finish(session)
+        return None
 
 
 # ---------------------------------------------------------------------------
@@ -438,10 +526,25 @@ class ClientEngine(Side):
 class ServerEngine(Side):
     """Runs the master's side of a session with one subscriber."""
 
-    role = 'server'
+    role = codes.SERVER
+
+    def _steps(self):
+        steps = Side._steps(self)
+        steps.update({
+            protocol.ANSWER_INIT: self._answer_init,
+            protocol.CLOSE: self._close,
+        })
+        return steps
 
     def receive(self, msg, alert=None, size=0):
-        """Handle a client's message; return the reply (bytes)."""
+        """Handle a client's message; return the reply (bytes, or None when
+        the client ended the session with an error).
+
+        ``alert`` is the sync Alert of a message that starts a session.  A
+        message out of sequence, of an unknown session or that the
+        protocol does not allow now raises ProtocolError (its ``status``
+        says why) and changes nothing; ``error_reply`` makes the answer.
+        """
         sub = self.domain
         session = sub.session
         if session is not None and session.session_id == str(msg.header.session_id) \
@@ -453,96 +556,83 @@ class ServerEngine(Side):
                             msg.header.msg_id, session.session_id)
                 return session.last_reply
             if int(msg.header.msg_id) < last:
-                raise ProtocolError('message %s of session %s was already processed'
-                                    % (msg.header.msg_id, session.session_id))
+                exc = ProtocolError('message %s of session %s was already processed'
+                                    % (msg.header.msg_id, session.session_id),
+                                    protocol.NOT_ALLOWED)
+                self.refused(msg, exc)
+                raise exc
         if alert is not None:
-            session = self._init(msg, alert)
-            session.count('bytes_received', size)
-            self.track_receive(session, msg)
-            reply = self._init_reply(msg, alert, session)
-        else:
-            if session is None or session.session_id != str(msg.header.session_id):
-                raise ProtocolError('no session %s for %s: start with an Alert'
-                                    % (msg.header.session_id, sub.subscription_url))
-            if session.state in ('finished', 'failed'):
-                raise ProtocolError('session %s is over' % session.session_id)
-            self.track_receive(session, msg)
-            session.last_received_msg_id = msg.header.msg_id
-            session.count('messages_received')
-            session.count('bytes_received', size)
-            reply = self._step(msg, session)
+            session = SyncSession(msg.header.session_id, int(alert.code),
+                                  codes.SERVER)
+            try:
+                self._negotiate(alert)
+            except ProtocolError as exc:
+                self.refused(msg, exc)
+                raise
+        elif session is None or session.session_id != str(msg.header.session_id):
+            exc = ProtocolError('no session %s for %s: start with an Alert'
+                                % (msg.header.session_id, sub.subscription_url),
+                                StatusCode.NOT_FOUND)
+            self.refused(msg, exc)
+            raise exc
+        table, reaction = self.accept(session, msg)
+        # accepted: from here on the message changes things
+        if alert is not None:
+            sub.session = session
+        session.advance(table)
+        session.last_received_msg_id = msg.header.msg_id
+        session.count('messages_received')
+        session.count('bytes_received', size)
+        self._alert = alert
+        reply = self.react(msg, session, reaction)
         session.last_reply = reply
         return reply
 
-    def _init(self, msg, alert):
-        sub = self.domain
-        session = SyncSession(msg.header.session_id, int(alert.code), 'server')
-        session.last_received_msg_id = msg.header.msg_id
-        session.count('messages_received')
-        sub.session = session
-        return session
-
-    def _init_reply(self, msg, alert, session):
-        sub = self.domain
+    def _negotiate(self, alert):
+        """(status, mode) answering the client's sync Alert."""
         item = alert.items[0] if alert.items else m.Item()
         meta = item.meta or m.Meta()
-        requested = int(alert.code)
-        alert_code, mode = protocol.negotiate_mode(requested, meta.anchor_last,
-                                                   sub.last_anchor)
-        alert_code, mode = int(alert_code), int(mode)
-        if alert_code == 508:
+        return protocol.negotiate_mode(int(alert.code), meta.anchor_last,
+                                       self.domain.last_anchor)
+
+    def _answer_init(self, msg, session):
+        sub = self.domain
+        alert = self._alert
+        item = alert.items[0] if alert.items else m.Item()
+        meta = item.meta or m.Meta()
+        alert_code, mode = self._negotiate(alert)
+        if alert_code == StatusCode.REFRESH_REQUIRED:
             logger.info('subscriber %s: anchors differ (%s / %s): slow sync',
                         sub.subscription_url, meta.anchor_last, sub.last_anchor)
         session.mode = mode
-        if mode in FULL_MODES:
-            sub.signatures.clear()
+        _clear_for_full_mode(sub, None, mode)
         sub.next_anchor = meta.anchor_next
         sub.setReport('running', 'session %s started' % session.session_id,
                       session.counts)
         logger.info('subscriber %s: session %s, mode %s', sub.subscription_url,
-                    session.session_id, mode)
+                    session.session_id, int(mode))
+        header_code = StatusCode.AUTH_ACCEPTED if msg.header.cred else StatusCode.OK
         statuses = [
-            self.status(msg, None, 212 if msg.header.cred else 200),
+            self.status(msg, None, header_code),
             m.Status(cmd_id=None, msg_ref=msg.header.msg_id, cmd_ref=alert.cmd_id,
                      cmd='Alert',
                      target_refs=[item.target.uri] if item.target else [],
                      source_refs=[item.source.uri] if item.source else [],
-                     code=alert_code,
+                     code=int(alert_code),
                      items=[m.Item(data=None, meta=m.Meta(anchor_next=meta.anchor_next))]),
         ]
-        reply_alert = m.Alert(cmd_id=None, code=mode, items=[m.Item(
+        reply_alert = m.Alert(cmd_id=None, code=int(mode), items=[m.Item(
             target=item.source, source=item.target,
             meta=m.Meta(anchor_last=sub.last_anchor, anchor_next=meta.anchor_next))])
-        session.state = 'waiting_changes'
         return self._send(msg, session, statuses + [reply_alert], True)
 
     def _send(self, msg, session, commands, final):
         header = self.header(session, msg.header.source.uri, msg.header.target.uri)
         return self.encode(session, header, commands, final)
 
-    def _step(self, msg, session):
-        session.addStatus(self.status(msg, None, 200))
-        self.read_statuses(msg, session)
-        for command in msg.commands:
-            if isinstance(command, m.Alert):
-                session.addStatus(self.status(msg, command, 200))
-        self.apply_data(msg, session)
-        state = session.state
-        if state == 'waiting_changes':
-            if not msg.final:
-                return self._send(msg, session, session.takeStatuses() +
-                                  [m.Alert(cmd_id=None, code=NEXT_MESSAGE)], False)
-            if session.mode == 203:
-                self._remove_unreceived(session)
-            session.state = 'sending'
-            return self._send_changes(msg, session)
-        if state == 'sending':
-            return self._send_changes(msg, session)
-        if state == 'sent_changes':
-            reply = self._send(msg, session, session.takeStatuses(), True)
-            self.finish(session)
-            return reply
-        raise ProtocolError('unexpected message in state %s' % state)
+    def _apply_message(self, msg, session):
+        session.addStatus(self.status(msg, None, StatusCode.OK))
+        Side._apply_message(self, msg, session)
 
     def _send_changes(self, msg, session):
         sub = self.domain
@@ -550,8 +640,9 @@ class ServerEngine(Side):
         body = session.takeStatuses()
         body.append(self.sync_command(commands, msg.header.source.uri,
                                       sub.aq_parent.getId()))
-        final = session.data_done
-        if final:
-            session.state = 'sent_changes'
-        return self._send(msg, session, body, final)
+        return self._send(msg, session, body, session.data_done)
 
+    def _close(self, msg, session):
+        reply = self._send(msg, session, session.takeStatuses(), True)
+        self.finish(session)
+        return reply

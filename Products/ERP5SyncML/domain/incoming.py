@@ -1,7 +1,7 @@
 """Apply the peer's Add / Replace / Delete commands to our folder.
 
 Each command yields one status code for the peer. The master (role
-``server``) detects per-property conflicts; a client applies what the
+SERVER) detects per-property conflicts; a client applies what the
 master sends, since the master already merged it.
 """
 import logging
@@ -11,10 +11,14 @@ import transaction
 from AccessControl import Unauthorized
 from ZODB.POSException import ConflictError
 
+from ..syncml import codes
+from ..syncml.codes import StatusCode
+from ..syncml.session import refresh_from_peer
 from . import xmldata
 from .journal import changes_from
 from .journal import forget_recorded
 from .session import SessionWork
+from .session import as_role
 from .signature import CONFLICT
 from .signature import NOT_SYNCHRONIZED
 from .signature import RESOLVED
@@ -23,7 +27,7 @@ from .signature import xml_hash
 logger = logging.getLogger('Products.ERP5SyncML')
 
 #: the base the peer diffed from is not ours: ask for the whole object
-BASE_MISMATCH = 412
+BASE_MISMATCH = StatusCode.INCOMPLETE_COMMAND
 
 
 class ReplayCarefully(Exception):
@@ -42,10 +46,10 @@ def _error_code(exc):
     if isinstance(exc, CommandError):
         return exc.code
     if isinstance(exc, Unauthorized):
-        return 403
+        return StatusCode.FORBIDDEN
     if isinstance(exc, ValueError):  # bad values, unknown types
-        return 400
-    return 500
+        return StatusCode.BAD_REQUEST
+    return StatusCode.COMMAND_FAILED
 
 
 def get_conduit(domain):
@@ -105,7 +109,7 @@ class Applier(SessionWork):
 
     def _new_xml(self, gid, data):
         if data is None:
-            raise CommandError(412, 'no data in command')
+            raise CommandError(StatusCode.INCOMPLETE_COMMAND, 'no data in command')
         if isinstance(data, (str, bytes)):
             data = xmldata.parse(data)
         if xmldata.is_xupdate(data):
@@ -127,7 +131,7 @@ class Applier(SessionWork):
                 raise CommandError(BASE_MISMATCH, 'diff gave another result')
             return new_xml
         if data.tag != 'object':
-            raise CommandError(415, 'unsupported data <%s>' % data.tag)
+            raise CommandError(StatusCode.UNSUPPORTED_MEDIA_TYPE, 'unsupported data <%s>' % data.tag)
         data.set('id', gid)
         return xmldata.serialize(data)
 
@@ -153,19 +157,19 @@ class Applier(SessionWork):
             sig = self.sigs.add(gid, object_id)
             sig.remote_id = local_name
             self._agreed(sig, new_xml, obj)
-            return 201
+            return StatusCode.ITEM_ADDED
         sig = self.sigs.add(gid, obj.getId())
         base = sig.xml
         # nothing agreed yet: the conduit compares against an empty object
         base_el = xmldata.parse(base) if base is not None else None
-        if self.role == 'client':
+        if self.role == codes.CLIENT:
             return self._put_on_client(sig, obj, base, base_el, new_el, new_xml)
-        force = self.session.mode == 203
+        force = refresh_from_peer(self.session.mode, self.role)
         conflicts = self.conduit.updateNode(obj, base_el, new_el, force=force)
         if not conflicts:
             was_resolved = sig.status == RESOLVED
             self._agreed(sig, new_xml, obj)
-            return 207 if was_resolved else 200
+            return StatusCode.CONFLICT_MERGED if was_resolved else StatusCode.OK
         if sig.status == RESOLVED:
             rejected = set(sig.resolved)
             conflicts = [c for c in conflicts
@@ -175,9 +179,9 @@ class Applier(SessionWork):
                 # the client still sends the value the master refused:
                 # the master's value goes back to it in this session
                 self.sigs.markDirty(gid)
-                return 207
+                return StatusCode.CONFLICT_MERGED
         self._record_conflicts(sig, conflicts)
-        return 409
+        return StatusCode.CONFLICT
 
     def _put_on_client(self, sig, obj, base, base_el, new_el, new_xml):
         """The master already merged: its data wins, except over an edit
@@ -186,18 +190,19 @@ class Applier(SessionWork):
         edit reaches it at the next sync."""
         # the master's answer to a conflict, or nothing agreed yet (refresh):
         # the master decides
-        force = base is None or sig.status == CONFLICT or self.session.mode == 205
+        force = base is None or sig.status == CONFLICT or \
+            refresh_from_peer(self.session.mode, self.role)
         conflicts = self.conduit.updateNode(obj, base_el, new_el, force=force)
         if not conflicts:
             self._agreed(sig, new_xml, obj)
-            return 200
+            return StatusCode.OK
         logger.warning('%s changed here during the session (%s): kept, the '
                        'master will see the conflict', sig.gid,
                        ', '.join(str(c['property']) for c in conflicts))
         sig.status = NOT_SYNCHRONIZED
         self.sigs.markDirty(sig.gid)
         self.session.count('conflicts', len(conflicts))
-        return 409
+        return StatusCode.CONFLICT
 
     def _agreed(self, sig, new_xml, obj):
         """Both sides now start from ``new_xml``. If our object differs (a
@@ -239,7 +244,7 @@ class Applier(SessionWork):
         if obj is None:
             if sig is not None:
                 self.sigs.remove(gid)
-            return 211
+            return StatusCode.ITEM_NOT_DELETED
         if sig is not None and sig.xml is not None:
             current = xmldata.object_xml(self.domain, obj, gid)
             if current != sig.xml:
@@ -247,14 +252,14 @@ class Applier(SessionWork):
                 # deletion, the object goes back to the peer as new
                 self.sigs.remove(gid)
                 self.session.pending_ids.add(obj.getId())
-                return 419
+                return StatusCode.CONFLICT_SERVER_WON
         self.conduit.deleteNode(self.folder, obj.getId())
         if sig is not None:
             self.sigs.remove(gid)
-        return 200
+        return StatusCode.OK
 
 
-def status_received(domain, name, gid, code, role='client'):
+def status_received(domain, name, gid, code, role=codes.CLIENT):
     """The peer answered ``code`` to a command we sent about ``gid``."""
     sigs = domain.signatures
     sig = sigs.get(gid)
@@ -262,31 +267,33 @@ def status_received(domain, name, gid, code, role='client'):
         return
     code = int(code)
     if name == 'Delete':
-        if code in (200, 211, 404):
+        if code in (StatusCode.OK, StatusCode.ITEM_NOT_DELETED,
+                    StatusCode.NOT_FOUND):
             sigs.remove(gid)
-        elif code == 419:
+        elif code == StatusCode.CONFLICT_SERVER_WON:
             sig.status = NOT_SYNCHRONIZED  # the master sends it back
         else:
             sig.status = NOT_SYNCHRONIZED
             sigs.markDirty(gid)
         return
-    if code in (200, 201, 208):
+    if code in (StatusCode.OK, StatusCode.ITEM_ADDED,
+                StatusCode.CONFLICT_CLIENT_WON):
         if sig.temp_xml is not None:
             sig.setAgreed(sig.temp_xml)
         sigs.markClean(gid)
-    elif code == 207:
+    elif code == StatusCode.CONFLICT_MERGED:
         sig.status = NOT_SYNCHRONIZED
         sig.resolved = ()
         sigs.markDirty(gid)
-    elif code == 409 and role == 'client':
+    elif code == StatusCode.CONFLICT and as_role(role) == codes.CLIENT:
         sig.status = CONFLICT  # the master holds the conflict record
         sigs.markDirty(gid)
-    elif code == 409:
+    elif code == StatusCode.CONFLICT:
         # the client kept a value edited during the session; its next sync
         # brings it here, where the conflict is recorded with both values
         sig.status = NOT_SYNCHRONIZED
         sigs.markDirty(gid)
-    elif code == 213:
+    elif code == StatusCode.CHUNK_ACCEPTED:
         pass  # a chunk arrived; the rest follows
     else:
         logger.warning('peer refused %s %s with status %s: will resend in full',

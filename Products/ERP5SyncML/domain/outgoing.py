@@ -7,6 +7,7 @@ in a BTree set, never the objects or their XML.
 """
 import logging
 
+from ..syncml import codes
 from ..syncml import model as m
 from . import xmldata
 from .session import SessionWork
@@ -21,20 +22,11 @@ logger = logging.getLogger('Products.ERP5SyncML')
 #: that committed while the previous session started is not missed
 JOURNAL_MARGIN = 10.0
 
-FULL_MODES = (201, 203, 205)
-CLIENT_SENDS = (200, 201, 202, 203)
-SERVER_SENDS = (200, 201, 204, 205)
-
-
-def sends_data(role, mode):
-    return mode in (CLIENT_SENDS if role == 'client' else SERVER_SENDS)
-
-
 def make_plan(domain, session):
     """Fill ``session.pending_ids``/``pending_deletes`` for this session."""
     folder = domain.getDestination()
     sigs = domain.signatures
-    full = session.mode in FULL_MODES
+    full = codes.requires_slow(session.mode)
     if full or not domain.usesJournal() or not domain.journal_since:
         present = set()
         for object_id in domain.getObjectIdList():
@@ -80,7 +72,7 @@ class CommandFactory(SessionWork):
         xml = xmldata.object_xml(self.domain, obj, gid)
         sig = self.sigs.get(gid)
         if sig is not None and sig.status == CONFLICT:
-            if self.role == 'server':
+            if self.role == codes.SERVER:
                 return None  # the client keeps its value until resolved
             if sig.temp_xml == xml:
                 return None  # nothing new since we sent it

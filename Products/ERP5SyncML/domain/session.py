@@ -4,6 +4,19 @@ import time
 from BTrees.OOBTree import OOTreeSet
 from persistent import Persistent
 
+from ..syncml import codes
+from ..syncml import session as protocol
+
+_ROLES = {'client': codes.CLIENT, 'server': codes.SERVER}
+
+
+def as_role(role):
+    """codes.CLIENT or codes.SERVER (also from 'client' / 'server')."""
+    role = _ROLES.get(role, role)
+    if role not in codes.ROLES:
+        raise ValueError('unknown role %r' % (role,))
+    return role
+
 
 class SyncSession(Persistent):
     """Everything that must survive between two messages of a session.
@@ -12,14 +25,13 @@ class SyncSession(Persistent):
     session to the next.
     """
 
-    def __init__(self, session_id, mode=None, role='client'):
+    def __init__(self, session_id, mode=None, role=codes.CLIENT):
         self.session_id = str(session_id)
-        self.role = role
+        self.role = as_role(role)
         self.mode = mode
-        self.state = 'initial'
-        self.protocol_state = 'INITIAL'  # syncml.session table state
+        self.protocol_state = protocol.INITIAL  # the one state: syncml.session
         self.started = time.time()
-        self.finished = None
+        self.ended = None
         self.next_msg_id = 1
         self.last_received_msg_id = None
         self.last_reply = None          # bytes: resent when a message comes twice
@@ -40,6 +52,45 @@ class SyncSession(Persistent):
             'conflicts': 0, 'errors': 0, 'messages_sent': 0,
             'messages_received': 0, 'bytes_sent': 0, 'bytes_received': 0,
         }
+
+    # -- the state, as the protocol table sees it --------------------------
+
+    def table(self):
+        """The protocol state machine at this session's state; after using
+        it, ``advance(table)`` stores what it became."""
+        return protocol.Session(self.role, self.protocol_state)
+
+    def advance(self, table):
+        self.protocol_state = table.state
+
+    @property
+    def finished(self):
+        """True once the session is over, well or not."""
+        return self.table().finished
+
+    @property
+    def failed(self):
+        return self.table().failed
+
+    @property
+    def running(self):
+        return self.table().running
+
+    @property
+    def state(self):
+        """'finished', 'failed', or the protocol state while it runs (for
+        reports and scripts)."""
+        table = self.table()
+        if table.succeeded:
+            return 'finished'
+        if table.failed:
+            return 'failed'
+        return table.state.lower()
+
+    def end(self, table):
+        """Store the final state and the time the session ended."""
+        self.advance(table)
+        self.ended = time.time()
 
     def newMsgId(self):
         msg_id = self.next_msg_id
@@ -66,6 +117,6 @@ class SessionWork:
     def __init__(self, domain, session, role):
         self.domain = domain
         self.session = session
-        self.role = role
+        self.role = as_role(role)
         self.folder = domain.getDestination()
         self.sigs = domain.signatures

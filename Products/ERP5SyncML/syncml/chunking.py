@@ -1,14 +1,10 @@
 """Large objects: split item data into chunks and put them back together.
 
 An item too large for one message travels in several: every chunk but the
-last carries ``<MoreData/>``, the first one carries ``Meta/Size`` (the total
-size in bytes of the UTF-8 data).  The receiver answers 213 for each
-buffered chunk and the final status on the last one; 424 when the sizes do
-not match.  Sizes are bytes of the UTF-8 encoding; a chunk never ends in the
+last carries ``<MoreData/>``.  The receiver answers 213 for each buffered
+chunk and the final status on the last one.  Sizes are bytes of the UTF-8 encoding; a chunk never ends in the
 middle of a character, so every chunk is valid text on its own.
 """
-from .codes import StatusCode
-from .errors import ProtocolError
 
 #: A UTF-8 character takes at most this many bytes.
 MAX_CHAR_BYTES = 4
@@ -62,71 +58,3 @@ def split(data, max_bytes):
 def byte_size(data):
     """Size in bytes of ``data`` as sent (UTF-8)."""
     return len(_utf8(data))
-
-
-class ChunkBuffer:
-    """Collect the chunks of one item until the last one arrives.
-
-    ``key`` names the item (its Source or Target LocURI), ``size`` is the
-    announced total (Meta/Size of the first chunk), ``max_size`` the largest
-    object we accept (our MaxObjSize).  The buffer holds plain data only, so
-    it can be stored between two messages of a session.
-    """
-
-    def __init__(self, key, size=None, max_size=None, text=True):
-        if size is not None and max_size is not None and size > max_size:
-            raise ProtocolError('an object of %d bytes is larger than the '
-                                '%d accepted' % (size, max_size),
-                                StatusCode.REQUESTED_SIZE_TOO_BIG)
-        self.key = key
-        self.size = size
-        self.max_size = max_size
-        self.text = text
-        self.chunks = []
-        self.received = 0
-        self.complete = False
-
-    def add(self, key, chunk, more_data):
-        """Append one chunk of item ``key``.
-
-        Returns None while more chunks are expected (answer 213), and the
-        whole data (str when ``text``, else bytes) on the last chunk.
-        Raises ProtocolError: 412 for a chunk of another item (the
-        continuation is missing, alert 223), 416 when the object grows past
-        ``max_size``, 424 when the total differs from the announced size.
-        Nothing is changed when it raises.
-        """
-        if self.complete:
-            raise ProtocolError('object %r is already complete' % (self.key,),
-                                StatusCode.BAD_REQUEST)
-        if key != self.key:
-            raise ProtocolError('expected the next chunk of %r, got an item '
-                                '%r' % (self.key, key),
-                                StatusCode.INCOMPLETE_COMMAND)
-        raw = _utf8(chunk)
-        received = self.received + len(raw)
-        if self.max_size is not None and received > self.max_size:
-            raise ProtocolError('object %r grows past the %d bytes accepted'
-                                % (self.key, self.max_size),
-                                StatusCode.REQUESTED_SIZE_TOO_BIG)
-        if self.size is not None and (
-                received > self.size or (not more_data
-                                         and received != self.size)):
-            raise ProtocolError('object %r has %d bytes, %d were announced'
-                                % (self.key, received, self.size),
-                                StatusCode.SIZE_MISMATCH)
-        if more_data:
-            self.chunks.append(raw)
-            self.received = received
-            return None
-        data = b''.join(self.chunks + [raw])
-        if self.text:
-            try:
-                data = data.decode('utf-8')
-            except UnicodeDecodeError:
-                raise ProtocolError('object %r is not valid UTF-8 text'
-                                    % (self.key,)) from None
-        self.chunks.append(raw)
-        self.received = received
-        self.complete = True
-        return data

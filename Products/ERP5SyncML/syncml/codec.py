@@ -5,17 +5,8 @@
 children.  ``decode(data)`` accepts 1.1, 1.2 and namespace-less documents,
 CDATA or escaped text, single or double quotes, and embedded XML in
 ``<Data>``; anything else raises ``ProtocolError`` with a status code.
-
-``MessageBuilder`` assembles a message command by command, numbers the
-commands and knows the exact encoded size, so a sender can stay below the
-peer's MaxMsgSize::
-
-    builder = MessageBuilder(header, max_size=peer_max_msg_size)
-    for command in commands:
-        if not builder.fits(command):
-            break
-        builder.add(command)
-    data = builder.build(final=not remaining)
+``encoded_size(command)`` is the exact size a command takes in a message,
+so a sender can stay below the peer's MaxMsgSize.
 """
 import copy
 import itertools
@@ -25,6 +16,7 @@ from lxml import etree
 
 from . import model
 from . import xmlsafe
+from .codes import StatusCode
 from .errors import ProtocolError
 
 NAMESPACES = {'1.1': 'SYNCML:SYNCML1.1', '1.2': 'SYNCML:SYNCML1.2'}
@@ -255,97 +247,6 @@ def encoded_command(command, first_id=1):
 def encoded_size(command, first_id=1):
     """Bytes ``command`` takes in an encoded message."""
     return len(encoded_command(command, first_id))
-
-
-def _walk(command):
-    yield command
-    if isinstance(command, model.Sync):
-        yield from command.commands
-
-
-class MessageBuilder:
-    """Assemble one message, numbering commands and tracking its size.
-
-    ``add`` gives every command (and every command of a Sync) whose
-    ``cmd_id`` is None the next CmdID, on the object itself, so the caller
-    can match the peer's statuses later.  ``size`` is the exact size of
-    ``build(final=True)``.
-    """
-
-    _FINAL = b'<Final/>'
-    _END = b'</SyncBody></SyncML>'
-
-    def __init__(self, header, max_size=None, version=None, first_cmd_id=1):
-        self.header = header
-        self.version = _version(header, version)
-        self.max_size = max_size
-        self.commands = []
-        self._next_id = first_cmd_id
-        self._parts = []
-        self._start = (
-            '<?xml version="1.0" encoding="UTF-8"?><SyncML xmlns="%s">%s'
-            '<SyncBody>' % (NAMESPACES[self.version],
-                            _header(header, self.version))).encode('utf-8')
-        self._size = len(self._start) + len(self._FINAL) + len(self._END)
-        self._cache = None
-
-    @property
-    def size(self):
-        """Size in bytes of the message built now with Final."""
-        return self._size
-
-    @property
-    def next_cmd_id(self):
-        return self._next_id
-
-    def _encode(self, command):
-        cached = self._cache
-        if cached and cached[0] is command and cached[1] == self._next_id:
-            return cached[2]
-        data = encoded_command(command, self._next_id)
-        self._cache = (command, self._next_id, data)
-        return data
-
-    def room(self):
-        """Bytes left below ``max_size`` (None when unlimited)."""
-        if self.max_size is None:
-            return None
-        return self.max_size - self._size
-
-    def fits(self, command):
-        """True when ``command`` can be added without passing max_size."""
-        if self.max_size is None:
-            return True
-        return self._size + len(self._encode(command)) <= self.max_size
-
-    def add(self, command):
-        """Append ``command``; raise ProtocolError (413) if it does not
-        fit.  Returns the command."""
-        data = self._encode(command)
-        if self.max_size is not None \
-                and self._size + len(data) > self.max_size:
-            raise ProtocolError(
-                'a %s of %d bytes does not fit in a message of at most %d '
-                'bytes (%d used)' % (model.command_name(command), len(data),
-                                     self.max_size, self._size), 413)
-        self._cache = None
-        for sub in _walk(command):
-            if sub.cmd_id is None:
-                sub.cmd_id = self._next_id
-                self._next_id += 1
-        self.commands.append(command)
-        self._parts.append(data)
-        self._size += len(data)
-        return command
-
-    def message(self, final=True):
-        """The model of the message built so far."""
-        return model.Message(self.header, list(self.commands), final)
-
-    def build(self, final=True):
-        """The encoded message."""
-        return b''.join([self._start] + self._parts
-                        + [self._FINAL if final else b'', self._END])
 
 
 def encode(message, version=None):
@@ -632,7 +533,8 @@ def _root_version(root):
         return namespace, _VERSION_OF_NS[namespace]
     if namespace in _OLD_NAMESPACES:
         raise ProtocolError('SyncML namespace %s is not supported (use 1.1 '
-                            'or 1.2)' % namespace, 513)
+                            'or 1.2)' % namespace,
+                            StatusCode.PROTOCOL_VERSION_NOT_SUPPORTED)
     raise ProtocolError('unknown namespace %r on the SyncML root'
                         % namespace)
 
@@ -640,10 +542,12 @@ def _root_version(root):
 def _check_version(header, ns_version):
     if header.ver_dtd not in NAMESPACES:
         raise ProtocolError('VerDTD %r is not supported (1.1 or 1.2)'
-                            % header.ver_dtd[:20], 505)
+                            % header.ver_dtd[:20],
+                            StatusCode.DTD_VERSION_NOT_SUPPORTED)
     if header.ver_proto != 'SyncML/%s' % header.ver_dtd:
         raise ProtocolError('VerProto %r is not supported with VerDTD %s'
-                            % (header.ver_proto[:20], header.ver_dtd), 513)
+                            % (header.ver_proto[:20], header.ver_dtd),
+                            StatusCode.PROTOCOL_VERSION_NOT_SUPPORTED)
     if ns_version is not None and ns_version != header.ver_dtd:
         raise ProtocolError('VerDTD %s does not match the namespace of '
                             'SyncML %s' % (header.ver_dtd, ns_version))
@@ -660,7 +564,8 @@ def decode(data, max_size=DEFAULT_MAX_SIZE):
                             % type(data).__name__)
     if len(data) > max_size:
         raise ProtocolError('message of %d bytes exceeds the limit of %d'
-                            % (len(data), max_size), 413)
+                            % (len(data), max_size),
+                            StatusCode.REQUEST_TOO_LARGE)
     try:
         root = xmlsafe.parse(data, max_size=max_size)
     except xmlsafe.UnsafeXMLError as exc:

@@ -144,20 +144,30 @@ def is_error(code):
 # -- sync modes --------------------------------------------------------------
 
 #: The modes a client may request in its initialization Alert.
-CLIENT_MODES = frozenset(range(200, 206))
+CLIENT_MODES = frozenset(AlertCode(code) for code in range(200, 206))
 #: The server-alerted modes (206-210), each mapped to the mode it asks for.
-SERVER_ALERTED = {206: 200, 207: 202, 208: 203, 209: 204, 210: 205}
+SERVER_ALERTED = {
+    AlertCode.TWO_WAY_BY_SERVER: AlertCode.TWO_WAY,
+    AlertCode.ONE_WAY_FROM_CLIENT_BY_SERVER: AlertCode.ONE_WAY_FROM_CLIENT,
+    AlertCode.REFRESH_FROM_CLIENT_BY_SERVER: AlertCode.REFRESH_FROM_CLIENT,
+    AlertCode.ONE_WAY_FROM_SERVER_BY_SERVER: AlertCode.ONE_WAY_FROM_SERVER,
+    AlertCode.REFRESH_FROM_SERVER_BY_SERVER: AlertCode.REFRESH_FROM_SERVER,
+}
 SYNC_MODES = CLIENT_MODES | frozenset(SERVER_ALERTED)
 
-# who sends data in each mode
+#: who sends data in each mode: the one table of it
 _SENDERS = {
-    200: {CLIENT, SERVER},
-    201: {CLIENT, SERVER},
-    202: {CLIENT},
-    203: {CLIENT},
-    204: {SERVER},
-    205: {SERVER},
+    AlertCode.TWO_WAY: {CLIENT, SERVER},
+    AlertCode.SLOW: {CLIENT, SERVER},
+    AlertCode.ONE_WAY_FROM_CLIENT: {CLIENT},
+    AlertCode.REFRESH_FROM_CLIENT: {CLIENT},
+    AlertCode.ONE_WAY_FROM_SERVER: {SERVER},
+    AlertCode.REFRESH_FROM_SERVER: {SERVER},
 }
+#: the modes that send every item, not just the changes
+_FULL = (AlertCode.SLOW, AlertCode.REFRESH_FROM_CLIENT,
+         AlertCode.REFRESH_FROM_SERVER)
+_REFRESH = (AlertCode.REFRESH_FROM_CLIENT, AlertCode.REFRESH_FROM_SERVER)
 
 
 def base_mode(mode):
@@ -166,7 +176,7 @@ def base_mode(mode):
     mode = SERVER_ALERTED.get(mode, mode)
     if mode not in CLIENT_MODES:
         raise ValueError('%r is not a sync mode (200-210)' % mode)
-    return mode
+    return AlertCode(mode)
 
 
 def sends_data(mode, role):
@@ -182,9 +192,9 @@ def requires_slow(mode):
     Slow and refresh syncs ignore the anchors; a slow sync compares all
     items, a refresh replaces the receiver's data.
     """
-    return base_mode(mode) in (201, 203, 205)
+    return base_mode(mode) in _FULL
 
 
 def is_refresh(mode):
     """True when the receiving side must replace all its data (203, 205)."""
-    return base_mode(mode) in (203, 205)
+    return base_mode(mode) in _REFRESH

@@ -1,4 +1,5 @@
 """Errors raised by the SyncML protocol core."""
+from .codes import StatusCode
 
 
 class ProtocolError(ValueError):
@@ -9,7 +10,7 @@ class ProtocolError(ValueError):
     caller can turn the error into a Status for the peer.
     """
 
-    def __init__(self, message, status=400):
+    def __init__(self, message, status=StatusCode.BAD_REQUEST):
         super().__init__(message)
         self.status = int(status)
 

@@ -7,7 +7,7 @@ base64, any text, kept exactly) or an lxml element (an embedded XML
 document such as an ``<object>`` or ``<xupdate:modifications>``).  Two items
 whose data are elements are equal when their canonical XML is equal.
 
-``cmd_id`` may be left ``None``: ``codec.MessageBuilder`` numbers commands.
+``cmd_id`` may be left ``None``: ``codec.encode`` numbers commands.
 """
 from dataclasses import dataclass, field
 from typing import List, NamedTuple, Optional, Union
@@ -265,3 +265,18 @@ class Message:
             if isinstance(command, Status) and command.cmd_ref == 0:
                 return command
         return None
+
+
+def error_reply(message, code, msg_id=1):
+    """The answer to a ``message`` refused as a whole: one Status ``code``
+    on its SyncHdr (e.g. ``ProtocolError.status``), Final."""
+    header = message.header
+    reply_header = Header(
+        session_id=header.session_id, msg_id=msg_id,
+        target=Location(uri=header.source.uri),
+        source=Location(uri=header.target.uri),
+        ver_dtd=header.ver_dtd, ver_proto=header.ver_proto)
+    status = Status(msg_ref=header.msg_id, cmd_ref=0, cmd='SyncHdr',
+                    code=int(code), target_refs=[header.target.uri],
+                    source_refs=[header.source.uri])
+    return Message(header=reply_header, commands=[status], final=True)
