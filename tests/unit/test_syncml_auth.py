@@ -23,10 +23,7 @@ def test_md5_follows_the_formula_with_a_nonce():
     expected = base64.b64encode(
         hashlib.md5(inner + b':' + nonce).digest()).decode()
     assert auth.md5_credentials('bob', 'päss', nonce) == expected
-    assert auth.verify_md5(expected, 'bob', 'päss', nonce)
-    assert not auth.verify_md5(expected, 'bob', 'päss', b'other')
-    assert not auth.verify_md5(expected, 'bob', 'wrong', nonce)
-    assert not auth.verify_md5(expected, 'eve', 'päss', nonce)
+    assert auth.md5_credentials('bob', 'päss', b'other') != expected
 
 
 def test_basic_round_trip():
@@ -34,9 +31,6 @@ def test_basic_round_trip():
     assert data == base64.b64encode('alice:se:cr ét'.encode()).decode()
     assert auth.parse_basic(data) == ('alice', 'se:cr ét')
     assert auth.parse_basic('alice:plain', format=None) == ('alice', 'plain')
-    assert auth.verify_basic(data, 'alice', 'se:cr ét')
-    assert not auth.verify_basic(data, 'alice', 'other')
-    assert not auth.verify_basic('%%%', 'alice', 'x')
 
 
 @pytest.mark.parametrize('data, format', [
@@ -50,18 +44,6 @@ def test_bad_basic_credentials(data, format):
     with pytest.raises(ProtocolError) as info:
         auth.parse_basic(data, format)
     assert info.value.status == 401
-
-
-def test_nonces():
-    first, second = auth.new_nonce(), auth.new_nonce()
-    assert isinstance(first, bytes) and len(first) == 16 and first != second
-    assert auth.decode_nonce(auth.encode_nonce(first)) == first
-    assert auth.decode_nonce(None) == b''
-    assert auth.decode_nonce('raw', format=None) == b'raw'
-    with pytest.raises(ProtocolError):
-        auth.decode_nonce('***')
-    with pytest.raises(ProtocolError):
-        auth.decode_nonce('abc', format='des')
 
 
 def test_cred_helpers():

@@ -122,51 +122,25 @@ def test_embedded_element_leaked_into_syncml_namespace_is_recovered():
     assert None not in element.nsmap
 
 
-def test_builder_numbers_commands_and_knows_its_size():
-    builder = codec.MessageBuilder(header())
-    alert = m.Alert(code=200)
-    sync = m.Sync(commands=[m.Add(items=[m.Item(data='a')]),
-                            m.Delete(items=[m.Item(source=m.Location('b'))])])
-    builder.add(alert)
-    builder.add(sync)
-    assert [alert.cmd_id, sync.cmd_id] == [1, 2]
-    assert [c.cmd_id for c in sync.commands] == [3, 4]
-    assert builder.next_cmd_id == 5
-    for final in (True, False):
-        data = builder.build(final=final)
-        assert codec.decode(data) == builder.message(final)
-    assert builder.size == len(builder.build(final=True))
-
-
-def test_builder_respects_max_size():
-    empty = codec.MessageBuilder(header()).size
-    limit = empty + 600
-    builder = codec.MessageBuilder(header(), max_size=limit)
-    added = 0
-    while True:
-        add = m.Add(items=[m.Item(source=m.Location('id%d' % added),
-                                  data='é' * 50)])
-        if not builder.fits(add):
-            break
-        builder.add(add)
-        added += 1
-    assert added >= 2
-    assert builder.size <= limit
-    assert len(builder.build()) == builder.size
-    assert builder.room() == limit - builder.size
-    assert add.cmd_id is None  # fits() does not number
-    with pytest.raises(ProtocolError) as info:
-        builder.add(add)
-    assert info.value.status == 413
-    assert len(builder.commands) == added
-
-
-def test_encoded_size_matches_builder_growth():
+def test_encoded_size_is_what_the_command_adds_to_a_message():
     command = m.Replace(items=[m.Item(target=m.Location('r'), data='ü<x>')])
-    builder = codec.MessageBuilder(header())
-    before = builder.size
-    builder.add(command)
-    assert builder.size - before == codec.encoded_size(command)
+    empty = codec.encode(m.Message(header(), []))
+    full = codec.encode(m.Message(header(), [command]))
+    assert len(full) - len(empty) == codec.encoded_size(command)
+    assert command.cmd_id is None  # numbered in the output only
+
+
+def test_error_reply_answers_the_header_with_the_status():
+    message = m.Message(header(), [m.Alert(cmd_id=1, code=200)])
+    reply = codec.decode(codec.encode(m.error_reply(message, 405, msg_id=3)))
+    assert reply.final and reply.header.msg_id == 3
+    assert reply.header.session_id == message.header.session_id
+    assert reply.header.target.uri == message.header.source.uri
+    assert reply.header.source.uri == message.header.target.uri
+    status = reply.header_status()
+    assert (status.code, status.cmd, status.msg_ref) == \
+        (405, 'SyncHdr', message.header.msg_id)
+    assert reply.commands == [status]
 
 
 def test_encode_without_cmd_ids_numbers_output_only():
