@@ -201,3 +201,83 @@ def test_negotiate_mode_refuses_non_modes(requested):
     with pytest.raises(ProtocolError) as info:
         s.negotiate_mode(requested, '1', '1')
     assert info.value.status == 406
+
+
+# -- reactions: what the receiver does after each message --------------------
+
+def test_every_row_has_a_reaction_made_of_known_steps():
+    steps = {s.APPLY, s.ANSWER_INIT, s.AUTHENTICATE, s.SEND_DATA, s.ASK_NEXT,
+             s.PEER_DATA_DONE, s.SEND_STATUS, s.CLOSE, s.FINISH, s.FAIL}
+    for row in s.ROWS:
+        assert row.reaction and set(row.reaction) <= steps, row
+        assert s.REACTIONS[row.sender, row.state, row.event] == row.reaction
+        # a message is applied before anything else is done with it
+        if s.APPLY in row.reaction:
+            assert row.reaction[0] == s.APPLY, row
+        # an error ends the session without applying anything
+        if row.event == s.ABORT:
+            assert row.reaction == (s.FAIL,)
+
+
+def test_receive_message_gives_the_reaction_and_send_gives_none():
+    client, server = s.Session(CLIENT), s.Session(SERVER)
+    assert client.send_message(_message()) == s.INIT_SENT
+    assert client.reaction == ()
+    assert server.receive_message(_message()) == (s.ANSWER_INIT,)
+    server.send(s.INIT_REPLY)
+    client.receive(s.INIT_REPLY)
+    assert client.reaction == (s.APPLY, s.SEND_DATA)
+    client.send(s.SYNC)
+    assert server.receive_message(_message()) == \
+        (s.APPLY, s.PEER_DATA_DONE, s.SEND_DATA)
+    server.send(s.SYNC_MORE)
+    assert client.receive_message(_message(final=False)) == \
+        (s.APPLY, s.ASK_NEXT)
+    client.send(s.NEXT)
+    assert server.receive_message(_message()) == (s.APPLY, s.SEND_DATA)
+    server.send(s.SYNC)
+    client.receive(s.SYNC)
+    assert client.reaction == (s.APPLY, s.PEER_DATA_DONE, s.SEND_STATUS)
+    client.send(s.STATUS)
+    assert server.receive_message(_message()) == (s.APPLY, s.CLOSE)
+    server.send(s.MAP_ACK)
+    assert client.receive_message(_message()) == (s.APPLY, s.FINISH)
+    assert client.succeeded and not client.failed and not client.running
+
+
+def test_error_status_on_the_header_makes_the_receiver_fail():
+    session = s.Session(CLIENT, s.SERVER_MODS)
+    assert session.receive_message(_message(header_code=500)) == (s.FAIL,)
+    assert session.failed and session.finished and not session.succeeded
+    challenged = s.Session(CLIENT, s.INIT_SENT)
+    assert challenged.receive_message(_message(header_code=407)) == \
+        (s.AUTHENTICATE,)
+
+
+@pytest.mark.parametrize('state', s.STATES)
+def test_a_message_out_of_turn_is_refused_with_405_and_changes_nothing(state):
+    for role in (CLIENT, SERVER):
+        session = s.Session(role, state)
+        if s.turn(state) == session.peer:
+            continue  # the peer may speak: tested above
+        with pytest.raises(ProtocolError) as info:
+            session.receive_message(_message())
+        assert info.value.status == s.NOT_ALLOWED == 405
+        assert session.state == state and session.reaction == ()
+
+
+def test_illegal_events_carry_the_not_allowed_status():
+    with pytest.raises(ProtocolError) as info:
+        s.Session(CLIENT, s.CLIENT_MODS).receive(s.SYNC)
+    assert info.value.status == 405
+
+
+@pytest.mark.parametrize('mode, role, expected', [
+    (203, SERVER, True), (203, CLIENT, False),
+    (205, CLIENT, True), (205, SERVER, False),
+    (208, SERVER, True), (210, CLIENT, True),
+    (200, CLIENT, False), (201, SERVER, False), (202, SERVER, False),
+    (204, CLIENT, False),
+])
+def test_refresh_from_peer(mode, role, expected):
+    assert s.refresh_from_peer(mode, role) is expected
