@@ -115,11 +115,14 @@ def env():
 def root(env):
     with env.app() as app:
         yield app
+        setSite(None)
 
 
 @pytest.fixture
 def pair(root):
-    return Pair(root)
+    yield Pair(root)
+    # the transaction is aborted without a current site
+    setSite(None)
 
 
 # -- whole sessions, engine against engine -----------------------------------
