@@ -11,7 +11,6 @@ NOT_SYNCHRONIZED = 'not_synchronized'
 SENT = 'sent'
 CONFLICT = 'conflict'
 RESOLVED = 'conflict_resolved'
-PARTIAL = 'partial'
 
 
 
