@@ -69,7 +69,9 @@ class ActivityTool(UniqueObject, PropertyManager, SimpleItem):
     max_conflict_retries = 50   # ConflictErrors before the error state
     retry_delay = 10            # seconds before the 1st retry; doubles each time
     max_retry_delay = 3600
-    claim_timeout = 6 * 3600    # a claim older than this is presumed dead
+    claim_timeout = 6 * 3600    # claims made without a holder identity
+    claim_lease = 60.0          # a holder that stops renewing loses its claims
+    stale_after = 300.0         # the queue has not run for this long: warn
 
     _properties = (
         {'id': 'title', 'type': 'string', 'mode': 'w'},
@@ -78,6 +80,8 @@ class ActivityTool(UniqueObject, PropertyManager, SimpleItem):
         {'id': 'retry_delay', 'type': 'float', 'mode': 'w'},
         {'id': 'max_retry_delay', 'type': 'float', 'mode': 'w'},
         {'id': 'claim_timeout', 'type': 'float', 'mode': 'w'},
+        {'id': 'claim_lease', 'type': 'float', 'mode': 'w'},
+        {'id': 'stale_after', 'type': 'float', 'mode': 'w'},
     )
 
     _store = None
@@ -148,6 +152,36 @@ class ActivityTool(UniqueObject, PropertyManager, SimpleItem):
                                       processing_node=processing_node,
                                       max_messages=max_messages)
 
+    @security.protected(ManagePortal)
+    def getQueueHealth(self):
+        """When the queue last ran and what it holds, as a dict:
+        last_distribute, last_tic (epoch seconds or None, with *_text),
+        waiting, running, failed, stale (no tic for ``stale_after`` s)."""
+        store = self._getStore()
+        waiting = running = failed = 0
+        for message in store.ordered():
+            if message.failed:
+                failed += 1
+            elif message.processing:
+                running += 1
+            else:
+                waiting += 1
+        when = time.time()
+        last_tic = store.last_run('tic')
+        last_distribute = store.last_run('distribute')
+        stale_after = float(self.stale_after)
+        return {
+            'last_tic': last_tic,
+            'last_tic_text': _date_text(last_tic) or 'never',
+            'last_distribute': last_distribute,
+            'last_distribute_text': _date_text(last_distribute) or 'never',
+            'waiting': waiting,
+            'running': running,
+            'failed': failed,
+            'stale_after': stale_after,
+            'stale': last_tic is None or when - last_tic > stale_after,
+        }
+
     def _text(self, text, REQUEST):
         if REQUEST is not None:
             REQUEST.RESPONSE.setHeader('Content-Type',
@@ -189,14 +223,14 @@ class ActivityTool(UniqueObject, PropertyManager, SimpleItem):
         """Stored messages in error state."""
         return self.getMessageList(failed=True)
 
-    @security.protected(AccessContentsInformation)
+    @security.protected(ManagePortal)
     def countMessage(self, **kw):
         """Number of stored messages; keywords as for getMessageList."""
         if not kw:
             return len(self._getStore())
         return len(self.getMessageList(**kw))
 
-    @security.protected(AccessContentsInformation)
+    @security.protected(ManagePortal)
     def hasActivity(self, obj=None, method_id=None, tag=None,
                     only_valid=False):
         """Is a matching message queued, stored or in this transaction?
@@ -222,7 +256,7 @@ class ActivityTool(UniqueObject, PropertyManager, SimpleItem):
             messages = self._getStore().ordered()
         return any(m is not None and match(m) for m in messages)
 
-    @security.protected(AccessContentsInformation)
+    @security.protected(ManagePortal)
     def hasErrorActivity(self, obj=None, method_id=None):
         """Is a matching message in error state?"""
         path = _path_string(obj)
@@ -270,6 +304,7 @@ class ActivityTool(UniqueObject, PropertyManager, SimpleItem):
             raise KeyError('no message %s' % uid)
         message.processing = False
         message.processing_date = None
+        message.claimed_by = None
         store.unlock_serial(message)
         message.processing_node = WAITING
         message.retry = message.conflict_retry = 0
@@ -306,7 +341,8 @@ class ActivityTool(UniqueObject, PropertyManager, SimpleItem):
             info['node_text'] = {WAITING: 'waiting', ERROR: 'error'}.get(
                 node, str(node))
             if info['processing']:
-                info['node_text'] += ' (running)'
+                info['node_text'] += ' (running in %s)' % (
+                    info['claimed_by'] or 'an unknown process')
             result.append(info)
         return result
 

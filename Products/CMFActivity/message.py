@@ -40,6 +40,7 @@ class Message(Persistent):
 
     processing = False        # claimed by a node, running now
     processing_date = None
+    claimed_by = None         # 'host:pid:boot' of the process running it
     retry = 0                 # failed runs
     conflict_retry = 0        # runs that ended in a ConflictError
     error = None              # traceback text of the last failure
@@ -107,6 +108,7 @@ class Message(Persistent):
             'serialization_tag': self.serialization_tag or '',
             'processing_node': self.processing_node,
             'processing': self.processing,
+            'claimed_by': self.claimed_by or '',
             'retry': self.retry,
             'conflict_retry': self.conflict_retry,
             'date': self.date,

@@ -27,6 +27,7 @@ from zope.component.hooks import getSite
 from zope.component.hooks import setSite
 from zope.component.interfaces import ISite
 
+from . import leases
 from .buffer import transaction_manager_for
 from .message import DICT
 from .message import ERROR
@@ -36,6 +37,8 @@ logger = logging.getLogger('Products.CMFActivity')
 
 MAX_ERROR_TEXT = 20000
 BOOKKEEPING_TRIES = 5
+LEASE_MEMORY = 24 * 3600     # leases expired longer ago are forgotten
+RUN_NOTE_INTERVAL = 30       # s between two records of "the queue ran"
 
 
 class InvalidMessage(Exception):
@@ -127,8 +130,62 @@ def _bookkeeping(tool, uid, change):
 
 # -- distribute ----------------------------------------------------------------
 
+def dead_claim(store, message, when, timeout):
+    """Why the claim on ``message`` is dead (its holder is gone), or None."""
+    owner = message.claimed_by
+    if owner is None:
+        # A claim made before claims carried their holder.
+        if (message.processing_date or 0) < when - timeout:
+            return 'claimed since %s' % time.ctime(message.processing_date or 0)
+        return None
+    reason = leases.gone_reason(owner)
+    if reason:
+        return reason
+    lease = store.leases().get(owner)
+    if lease is None:
+        # Leases are renewed before claiming; none at all: a crash between.
+        if (message.processing_date or 0) < when - timeout:
+            return 'no lease'
+        return None
+    if lease.until < when:
+        return 'lease expired at %s' % time.ctime(lease.until)
+    return None
+
+
+def release_dead_claim(tool, store, message, reason, when=None):
+    """Put a message whose holder died back in the queue.
+
+    The holder's transaction never committed, so running the message again
+    is safe. It counts as a failed run: a message that kills its process
+    every time ends in the error state instead of looping.
+    """
+    logger.warning('message %s %s/%s: claim of %s released (%s)',
+                   message.uid, message.url, message.method_id,
+                   message.claimed_by or 'node %s' % message.processing_node,
+                   reason)
+    _release(store, message)
+    message.retry += 1
+    error = ('claim lost: %s held it and stopped (%s)\n'
+             % (message.claimed_by or 'a processing node', reason))
+    if message.retry >= int(getattr(tool, 'max_retries', 5)):
+        _to_error(tool, store, message, error)
+        return
+    message.error = error
+    message.error_date = now()
+    message.processing_node = WAITING
+    message.not_before = now() if when is None else when
+
+
+def _forget_old_leases(store, when, keep):
+    leases_ = store.leases()
+    for owner in [o for o, lease in leases_.items()
+                  if lease.until < when - keep]:
+        del leases_[owner]
+
+
 def distribute(tool, node_count=1, nodes=None):
-    """Give waiting messages to processing nodes; returns how many."""
+    """Release dead claims, then give waiting messages to processing nodes;
+    returns how many messages were given."""
     nodes = list(nodes or range(1, int(node_count) + 1))
     if not nodes:
         raise ValueError('node_count must be at least 1')
@@ -139,19 +196,15 @@ def distribute(tool, node_count=1, nodes=None):
         try:
             when = now()
             store = tool._getStore()
-            assigned = 0
+            assigned = released = 0
             robin = 0
             for message in store.ordered():
                 if message.processing:
-                    if (message.processing_date or 0) < when - timeout:
-                        logger.warning('message %s claimed by node %s since '
-                                       '%s: node presumed dead, releasing it',
-                                       message.uid, message.processing_node,
-                                       time.ctime(message.processing_date))
-                        message.processing = False
-                        store.unlock_serial(message)
-                        message.processing_node = WAITING
-                    continue
+                    reason = dead_claim(store, message, when, timeout)
+                    if reason is None:
+                        continue
+                    release_dead_claim(tool, store, message, reason, when)
+                    released += 1
                 if message.failed or message.processing_node in nodes:
                     continue
                 if message.not_before > when:
@@ -170,16 +223,38 @@ def distribute(tool, node_count=1, nodes=None):
                     node = nodes[zlib.crc32(key.encode('utf-8')) % len(nodes)]
                 message.processing_node = node
                 assigned += 1
-            if assigned:
-                _note(tm, 'CMFActivity: distribute %d messages' % assigned)
+            if released:
+                _forget_old_leases(store, when, LEASE_MEMORY)
+            if assigned or released:
+                _note(tm, 'CMFActivity: distribute %d messages, release %d'
+                      % (assigned, released))
                 tm.commit()
             else:
                 tm.abort()
+            note_run(tool, 'distribute')
             return assigned
         except ConflictError:
             tm.abort()
     logger.info('distribute: conflicts on every try, will do it next time')
     return 0
+
+
+def note_run(tool, what):
+    """Record when the queue last ran (for getQueueHealth), at most once
+    per RUN_NOTE_INTERVAL s: a write per tic would only grow the database."""
+    tm = transaction_manager_for(tool)
+    try:
+        store = tool._getStore()
+        last = store.last_run(what)
+        when = now()
+        if last is not None and 0 <= when - last < RUN_NOTE_INTERVAL:
+            tm.abort()
+            return
+        store.note_run(what, when)
+        _note(tm, 'CMFActivity: %s ran' % what)
+        tm.commit()
+    except ConflictError:
+        tm.abort()   # another process noted it at the same moment
 
 
 # -- running one message -------------------------------------------------------
@@ -236,6 +311,7 @@ def claim(tool, uid, node, force=False):
                         uid, len(twins), message.url, message.method_id)
         message.processing = True
         message.processing_date = when
+        message.claimed_by = leases.owner_id()
         if node is not None:
             message.processing_node = node
         store.lock_serial(message)
@@ -284,6 +360,7 @@ def execute(tool, message):
 def _release(store, message):
     message.processing = False
     message.processing_date = None
+    message.claimed_by = None
     store.unlock_serial(message)
 
 
@@ -349,6 +426,17 @@ def run_message(tool, uid, node=None, force=False):
     Returns 'done', 'failed' (will be retried or went to error state),
     'conflict' or 'skipped' (not runnable, or claimed by another node).
     """
+    keeper = leases.LeaseKeeper.for_tool(tool)
+    if keeper is None:
+        return _run_claimed(tool, uid, node, force)
+    keeper.hold(float(getattr(tool, 'claim_lease', 60)))
+    try:
+        return _run_claimed(tool, uid, node, force)
+    finally:
+        keeper.release()
+
+
+def _run_claimed(tool, uid, node, force):
     message = claim(tool, uid, node, force=force)
     if message is None:
         return 'skipped'
@@ -384,6 +472,12 @@ def run_message(tool, uid, node=None, force=False):
 
 def tic(tool, processing_node=1, max_messages=None):
     """Run the runnable messages of ``processing_node``; returns counts."""
+    counts = _tic(tool, processing_node, max_messages)
+    note_run(tool, 'tic')
+    return counts
+
+
+def _tic(tool, processing_node, max_messages):
     tm = transaction_manager_for(tool)
     tm.commit()   # store what the caller queued; start from a clean state
     node = int(processing_node)

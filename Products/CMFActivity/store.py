@@ -15,7 +15,6 @@ from BTrees.OOBTree import OOTreeSet
 from persistent import Persistent
 
 
-
 def _upto(*prefix):
     """(min, max) of the keys whose first items equal ``prefix``.
 
@@ -27,6 +26,9 @@ def _upto(*prefix):
 
 class MessageStore(Persistent):
     """Messages by uid plus the indexes the scheduler needs."""
+
+    _leases = None      # owner id -> leases.Lease (stores of older versions)
+    _runs = None        # 'distribute' / 'tic' -> when the queue last ran
 
     def __init__(self):
         self._messages = LOBTree()          # uid -> Message
@@ -85,6 +87,20 @@ class MessageStore(Persistent):
         tag = message.serialization_tag
         if tag and self._serial_locks.get(tag) == message.uid:
             del self._serial_locks[tag]
+
+    def leases(self, create=False):
+        """owner id -> Lease of the processes that claimed messages."""
+        if self._leases is None and create:
+            self._leases = OOBTree()
+        return self._leases if self._leases is not None else {}
+
+    def note_run(self, what, when):
+        if self._runs is None:
+            self._runs = OOBTree()
+        self._runs[what] = when
+
+    def last_run(self, what):
+        return None if self._runs is None else self._runs.get(what)
 
     # -- reading --------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """portal_activities on an in-process ZODB (FileStorage in tmp_path)."""
 import datetime
+import os
 import logging
 import threading
 import time
@@ -602,3 +603,189 @@ def test_dict_twin_with_other_tag_keeps_its_dependents_waiting(db, zapp):
     assert calls(db, 'r1') == [('after x', 'admin')]
     assert RUNS.index(('r0', 'tagged twin', 'admin')) < RUNS.index(
         ('r1', 'after x', 'admin'))
+
+
+# -- claims of processes that died -------------------------------------------
+
+def _dead_pid():
+    import subprocess
+    proc = subprocess.Popen(['true'])
+    proc.wait()
+    return proc.pid
+
+
+def _claim_as(db, zapp, owner, serial='s', lease_until=None):
+    """Queue two serialized messages and leave the first one claimed by
+    ``owner`` (as a process that died while running it would)."""
+    from Products.CMFActivity import leases
+    tool = zapp.site.portal_activities
+    zapp.site.r0.activate(activity='SQLQueue', serialization_tag=serial,
+                         priority=1).record('held')
+    zapp.site.r1.activate(activity='SQLQueue', serialization_tag=serial,
+                         priority=2).record('behind')
+    transaction.commit()
+    processing.distribute(tool, node_count=1)
+    first = [m for m in tool.getMessageList()
+             if m.serialization_tag == serial][0]
+    assert processing.claim(tool, first.uid, 1) is not None
+    store = tool._getStore()
+    store.get(first.uid).claimed_by = owner
+    if lease_until is not None:
+        store.leases(create=True)[owner] = leases.Lease(lease_until)
+    transaction.commit()
+    return tool, first.uid
+
+
+def _stored(db, uid):
+    other, conn = fresh(db)
+    try:
+        message = other.site.portal_activities._getStore().get(uid)
+        return None if message is None else dict(message.info())
+    finally:
+        conn.close()
+
+
+def test_claim_carries_the_holder_identity(db, zapp):
+    from Products.CMFActivity import leases
+    tool = zapp.site.portal_activities
+    zapp.site.r0.activate(activity='SQLQueue').record()
+    transaction.commit()
+    processing.distribute(tool)
+    [message] = tool.getMessageList()
+    processing.claim(tool, message.uid, 1)
+    assert _stored(db, message.uid)['claimed_by'] == leases.owner_id()
+    host, pid, boot = leases.parse_owner(leases.owner_id())
+    assert (host, pid, boot) == (leases.HOST, os.getpid(), leases.BOOT)
+
+
+def test_distribute_releases_the_claim_of_a_killed_process(db, zapp, caplog):
+    from Products.CMFActivity import leases
+    owner = '%s:%d:%s' % (leases.HOST, _dead_pid(), 'b00t')
+    tool, uid = _claim_as(db, zapp, owner, lease_until=time.time() + 3600)
+    assert processing.tic(tool, 1)['processed'] == 0   # blocked behind the claim
+    # nothing else to give out: the release alone must be committed
+    assert processing.distribute(tool, node_count=1) == 1
+    stored = _stored(db, uid)
+    assert not stored['processing'] and stored['claimed_by'] == ''
+    assert 'claim lost' in stored['error'] and stored['retry'] == 1
+    assert 'is gone' in caplog.text
+    assert process_all(tool)['processed'] == 2
+    assert [v for v, _ in calls(db, 'r0')] == ['held']
+    assert [v for v, _ in calls(db, 'r1')] == ['behind']
+
+
+def test_an_earlier_run_of_this_process_loses_its_claims(db, zapp):
+    from Products.CMFActivity import leases
+    owner = '%s:%d:%s' % (leases.HOST, os.getpid(), 'older')
+    tool, uid = _claim_as(db, zapp, owner, lease_until=time.time() + 3600)
+    processing.distribute(tool)
+    assert not _stored(db, uid)['processing']
+    assert process_all(tool)['processed'] == 2
+
+
+def test_a_remote_claim_lasts_as_long_as_its_lease(db, zapp):
+    tool, uid = _claim_as(db, zapp, 'elsewhere:4242:cafe',
+                          lease_until=time.time() + 3600)
+    processing.distribute(tool)
+    assert _stored(db, uid)['processing']   # alive: kept
+    lease = tool._getStore().leases()['elsewhere:4242:cafe']
+    lease.until = time.time() - 1
+    transaction.commit()
+    processing.distribute(tool)
+    stored = _stored(db, uid)
+    assert not stored['processing'] and 'lease expired' in stored['error']
+    assert process_all(tool)['processed'] == 2
+
+
+def test_a_live_claim_is_kept(db, zapp):
+    from Products.CMFActivity import leases
+    tool, uid = _claim_as(db, zapp, leases.owner_id(),
+                          lease_until=time.time() + 3600)
+    processing.distribute(tool)
+    assert _stored(db, uid)['processing']
+    # the same process (a live one) on a host we cannot check, no lease
+    tool2, uid2 = _claim_as(db, zapp, 'elsewhere:1:x', serial='t')
+    processing.distribute(tool2)
+    assert _stored(db, uid2)['processing']   # younger than claim_timeout
+
+
+def test_a_message_that_keeps_killing_its_process_ends_in_error(db, zapp):
+    from Products.CMFActivity import leases
+    tool = zapp.site.portal_activities
+    tool.max_retries = 2
+    owner = '%s:%d:%s' % (leases.HOST, _dead_pid(), 'b00t')
+    tool, uid = _claim_as(db, zapp, owner)
+    processing.distribute(tool)
+    message = tool._getStore().get(uid)
+    processing.distribute(tool)
+    assert processing.claim(tool, uid, message.processing_node) is not None
+    tool._getStore().get(uid).claimed_by = owner
+    transaction.commit()
+    processing.distribute(tool)
+    stored = _stored(db, uid)
+    assert stored['failed'] and 'claim lost' in stored['error']
+
+
+def test_gone_reason():
+    from Products.CMFActivity.leases import gone_reason
+
+    def alive(pid):
+        return pid == 10
+    kw = dict(host='h', pid=1, boot='b', alive=alive)
+    assert gone_reason('h:1:b', **kw) is None            # this very process
+    assert gone_reason('h:1:a', **kw) == 'an earlier run of this process'
+    assert gone_reason('h:10:a', **kw) is None            # alive
+    assert gone_reason('h:11:a', **kw) == 'process 11 is gone'
+    assert gone_reason('other:11:a', **kw) is None        # judged by lease
+    assert gone_reason('h:x:a', **kw) is None
+
+
+def test_the_lease_is_renewed_while_a_message_runs(db, zapp):
+    from Products.CMFActivity import leases
+    tool = zapp.site.portal_activities
+    keeper = leases.LeaseKeeper.for_tool(tool)
+    keeper.hold(1.0)   # renewed every 0.25 s
+    try:
+        def until():
+            other, conn = fresh(db)
+            try:
+                store = other.site.portal_activities._getStore()
+                return store.leases()[leases.owner_id()].until
+            finally:
+                conn.close()
+        first = until()
+        deadline = time.monotonic() + 10
+        while until() <= first:
+            assert time.monotonic() < deadline, 'lease not renewed'
+            time.sleep(0.05)
+    finally:
+        keeper.release()
+
+
+def test_queue_health(db, zapp):
+    tool = zapp.site.portal_activities
+    health = tool.getQueueHealth()
+    assert health['last_tic'] is None and health['stale']
+    assert health['last_tic_text'] == 'never'
+    tool.retry_delay = 0
+    tool.max_retries = 1
+    zapp.site.r0.activate(activity='SQLQueue').fail('x')
+    zapp.site.r1.activate(activity='SQLQueue', at_date=time.time() + 600
+                          ).record('later')
+    transaction.commit()
+    process_all(tool)
+    health = tool.getQueueHealth()
+    assert health['last_tic'] is not None and not health['stale']
+    assert health['last_distribute'] is not None
+    assert (health['waiting'], health['running'], health['failed']) == (1, 0, 1)
+    tool.stale_after = 0
+    assert tool.getQueueHealth()['stale']
+
+
+def test_informational_methods_need_manage_portal():
+    for name in ('getQueueHealth', 'countMessage', 'hasActivity',
+                 'hasErrorActivity', 'getMessageList', 'distribute', 'tic'):
+        roles = getattr(ActivityTool, name + '__roles__')
+        # a permission (not a public None / role list), defaulting to Manager
+        assert roles.__name__ == '_Manage_portal_Permission', name
+        assert tuple(roles._d) == ('Manager',), name
