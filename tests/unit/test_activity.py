@@ -787,5 +787,5 @@ def test_informational_methods_need_manage_portal():
                  'hasErrorActivity', 'getMessageList', 'distribute', 'tic'):
         roles = getattr(ActivityTool, name + '__roles__')
         # a permission (not a public None / role list), defaulting to Manager
-        assert roles.__name__ == '_Manage_portal_Permission', name
+        assert roles.__name__ == 'Manage portal', name
         assert tuple(roles._d) == ('Manager',), name
