@@ -6,7 +6,11 @@ Each round, for each site:
 with HTTP basic auth, then sleep --interval seconds.
 
 The password comes from ZOPE_PASSWORD or --password-file (or the URL's
-userinfo); it is never printed or logged.  SIGINT/SIGTERM end the loop after
+userinfo); it is never printed or logged.  The log holds what changed: the
+first answer of each URL, every failure that starts or changes, a reminder
+while a failure lasts (every --remind seconds) and the recovery; every call
+is logged only with --verbose.  --once (or --rounds N) exits with status 1
+when any call failed.  SIGINT/SIGTERM end the loop after
 the current call (exit 0).  Standard library only, so it runs without the
 Zope virtualenv:
 
@@ -49,7 +53,7 @@ class TicLoop:
     """Call distribute and tic on each site; stop() ends it between calls."""
 
     def __init__(self, url, sites, user=None, password=None, interval=5.0,
-                 node_count=1, processing_node=1, timeout=300):
+                 node_count=1, processing_node=1, timeout=300, remind=600):
         self.url, url_user, url_password = split_url(url)
         self.sites = list(sites)
         self.user = user or url_user
@@ -62,6 +66,9 @@ class TicLoop:
         self.node_count = node_count
         self.processing_node = processing_node
         self.timeout = timeout
+        self.remind = remind
+        self.failures = 0          # failed calls since start
+        self._state = {}           # url -> (outcome, since, repeats, last log)
         self._stop = threading.Event()
 
     def stop(self, *_ignored):
@@ -77,24 +84,48 @@ class TicLoop:
                 f'{base}/tic?processing_node:int={self.processing_node}')
 
     def call(self, url):
-        """GET url; log status and elapsed time; return the status (0: no answer)."""
+        """GET url; return the status (0: no answer). Logs state changes."""
         request = urllib.request.Request(url)
         if self._auth:
             request.add_header('Authorization', self._auth)
         start = time.monotonic()
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as resp:
-                resp.read()
+                body = resp.read(200).decode('utf-8', 'replace')
                 status, detail = resp.status, ''
         except urllib.error.HTTPError as exc:
-            status, detail = exc.code, ' ' + (exc.reason or '')
+            status, detail, body = exc.code, ' ' + (exc.reason or ''), ''
         except (OSError, ValueError) as exc:
-            status, detail = 0, f' error: {exc.__class__.__name__}: {exc}'
+            status, detail, body = 0, f' error: {exc.__class__.__name__}: {exc}', ''
         elapsed = time.monotonic() - start
+        ok = 200 <= status < 300
+        if not ok:
+            self.failures += 1
         # self.url carries no userinfo, so nothing secret reaches the log.
-        level = logging.INFO if 200 <= status < 400 else logging.WARNING
-        log.log(level, '%s %s %.3fs%s', status or '---', url, elapsed, detail)
+        line = '%s %s %.3fs%s' % (status or '---', url, elapsed, detail)
+        log.debug('%s %s', line, body.strip())
+        self._log_change(url, ok, status, detail, line)
         return status
+
+    def _log_change(self, url, ok, status, detail, line):
+        outcome = 'ok' if ok else (status, detail.split(':')[0])
+        now = time.monotonic()
+        previous = self._state.get(url)
+        if previous is None or previous[0] != outcome:
+            if ok:
+                suffix = '' if previous is None else ' (recovered after %d failure(s))' % previous[2]
+                log.info('%s%s', line, suffix)
+            else:
+                log.warning('%s', line)
+            self._state[url] = (outcome, now, 1, now)
+            return
+        _, since, repeats, logged = previous
+        repeats += 1
+        if not ok and now - logged >= self.remind:
+            log.warning('%s (still failing: %d times in %.0f s)', line, repeats,
+                        now - since)
+            logged = now
+        self._state[url] = (outcome, since, repeats, logged)
 
     def run_once(self):
         for site in self.sites:
@@ -103,12 +134,18 @@ class TicLoop:
                     return
                 self.call(url)
 
-    def run(self, once=False):
+    def run(self, once=False, rounds=None):
+        """Loop until stopped (or for ``rounds`` rounds; once: one round)."""
+        if once:
+            rounds = 1
+        done = 0
         while not self.stopped:
             self.run_once()
-            if once:
+            done += 1
+            if rounds is not None and done >= rounds:
                 break
             self._stop.wait(self.interval)
+        return self.failures
 
 
 def parse_args(argv=None, environ=os.environ):
@@ -130,8 +167,16 @@ def parse_args(argv=None, environ=os.environ):
     parser.add_argument('--processing-node', type=int, default=1)
     parser.add_argument('--timeout', type=float, default=300,
                         help='seconds to wait for one call (default: %(default)s)')
-    parser.add_argument('--once', action='store_true', help='one round, then exit')
+    parser.add_argument('--once', action='store_true',
+                        help='one round, then exit (status 1 if a call failed)')
+    parser.add_argument('--rounds', type=int,
+                        help='N rounds, then exit (status 1 if a call failed)')
+    parser.add_argument('--remind', type=float, default=600,
+                        help='seconds between reminders of a lasting failure '
+                             '(default: %(default)s)')
     parser.add_argument('--quiet', action='store_true', help='log only failures')
+    parser.add_argument('--verbose', action='store_true',
+                        help='log every call and its answer')
     args = parser.parse_args(argv)
     if not args.sites:
         args.sites = environ.get('ZOPE_SITES', DEFAULT_SITES).replace(',', ' ').split()
@@ -143,9 +188,10 @@ def parse_args(argv=None, environ=os.environ):
             parser.error(f'cannot read --password-file: {exc.strerror}')
     else:
         args.password = environ.get('ZOPE_PASSWORD')
-    if args.interval < 0 or args.node_count < 1 or args.processing_node < 1:
-        parser.error('--interval must be >= 0, --node-count and '
-                     '--processing-node >= 1')
+    if (args.interval < 0 or args.node_count < 1 or args.processing_node < 1
+            or (args.rounds is not None and args.rounds < 1) or args.remind < 0):
+        parser.error('--interval and --remind must be >= 0, --node-count, '
+                     '--processing-node and --rounds >= 1')
     if not args.sites:
         parser.error('no site ids given')
     return args
@@ -155,16 +201,19 @@ def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr, format='%(asctime)s %(levelname)s %(message)s',
-        level=logging.WARNING if args.quiet else logging.INFO)
+        level=(logging.DEBUG if args.verbose else
+               logging.WARNING if args.quiet else logging.INFO))
     loop = TicLoop(args.url, args.sites, args.user, args.password,
                    args.interval, args.node_count, args.processing_node,
-                   args.timeout)
+                   args.timeout, args.remind)
     signal.signal(signal.SIGTERM, loop.stop)
     signal.signal(signal.SIGINT, loop.stop)
     log.info('tic loop on %s for %s every %ss', loop.url, ' '.join(loop.sites),
              args.interval)
-    loop.run(once=args.once)
-    log.info('tic loop stopped')
+    failures = loop.run(once=args.once, rounds=args.rounds)
+    log.info('tic loop stopped (%d failed call(s))', failures)
+    if (args.once or args.rounds) and failures:
+        return 1
     return 0
 
 

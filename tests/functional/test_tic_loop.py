@@ -54,7 +54,7 @@ def test_loop_with_wrong_password_processes_nothing(zope, sites):
 
     result = run_loop(zope, first, password='wrong')
 
-    assert result.returncode == 0  # errors are logged, the loop carries on
+    assert result.returncode == 1  # --once reports the failed calls
     assert result.stderr.count(' 401 ') == 2, result.stderr
     with zope.app() as app:
         assert app[first].portal_activities.countMessage() == 1
@@ -62,3 +62,33 @@ def test_loop_with_wrong_password_processes_nothing(zope, sites):
     assert run_loop(zope, first).returncode == 0  # clean up for other tests
     with zope.app() as app:
         assert app[first].portal_repository.p1.title == 'not yet'
+
+
+def test_the_tool_shows_when_the_queue_last_ran(zope):
+    site_id = zope.add_site(zope.new_site_id('tic'))
+    with zope.app() as app:
+        health = app[site_id].portal_activities.getQueueHealth()
+    assert health['last_tic'] is None and health['stale']
+    status, _h, body = zope.http('GET', f'/{site_id}/portal_activities/manageActivities')
+    assert status == 200 and b'is the tic loop' in body
+
+    assert run_loop(zope, site_id).returncode == 0
+
+    with zope.app() as app:
+        health = app[site_id].portal_activities.getQueueHealth()
+    assert health['last_tic'] is not None and not health['stale']
+    assert health['last_distribute'] is not None
+    status, _h, body = zope.http('GET', f'/{site_id}/portal_activities/manageActivities')
+    assert status == 200 and b'Last tic:' in body
+    assert b'is the tic loop' not in body
+
+
+def test_queue_information_is_not_public(zope):
+    site_id = zope.add_site(zope.new_site_id('tic'))
+    for method in ('getQueueHealth', 'countMessage', 'hasActivity',
+                   'getMessageInfoList'):
+        status, _h, _b = zope.http(
+            'GET', f'/{site_id}/portal_activities/{method}', auth=False)
+        assert status == 401, method
+    status, _h, body = zope.http('GET', f'/{site_id}/portal_activities/getQueueHealth')
+    assert status == 200 and b'stale' in body

@@ -1,6 +1,7 @@
 """zope_tic_loop against a tiny recording HTTP server on 127.0.0.1."""
 import base64
 import http.server
+import re
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ class Recorder(http.server.ThreadingHTTPServer):
         super().__init__(('127.0.0.1', 0), Handler)
         self.requests = []
         self.slow = threading.Event()  # set: the next request takes 0.8 s
+        self.fail_first = 0            # that many requests answer 500
 
     @property
     def url(self):
@@ -35,6 +37,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.server.slow.clear()
             time.sleep(0.8)
         status = 500 if self.path.startswith('/broken/') else 200
+        if self.server.fail_first > 0:
+            self.server.fail_first -= 1
+            status = 500
         body = b'ok'
         self.send_response(status)
         self.send_header('Content-Length', str(len(body)))
@@ -121,7 +126,7 @@ def test_password_in_url_is_used_but_never_logged(server):
 
 def test_http_errors_are_logged_and_the_loop_goes_on(server):
     result = run(['--url', server.url, '--once', 'broken', 'cps'], env=env())
-    assert result.returncode == 0
+    assert result.returncode == 1   # --once says that calls failed
     assert len(server.requests) == 4  # the 500s did not stop the round
     assert result.stderr.count(' 500 ') == 2
     assert 'WARNING' in result.stderr
@@ -133,7 +138,7 @@ def test_unreachable_server_is_logged():
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
     result = run(['--url', f'http://127.0.0.1:{port}', '--once', 'cps'], env=env())
-    assert result.returncode == 0
+    assert result.returncode == 1
     assert result.stderr.count('error:') == 2
 
 
@@ -182,3 +187,54 @@ def test_sigterm_waits_for_the_current_call(server):
     assert proc.returncode == 0
     assert ' 200 ' in err  # the slow call was completed and logged...
     assert len(server.requests) == 1  # ...and no tic followed
+
+
+def test_a_steady_loop_logs_only_its_first_answers(server):
+    result = run(['--url', server.url, '--rounds', '6', '--interval', '0',
+                  'cps'], env=env())
+    assert result.returncode == 0, result.stderr
+    assert len(server.requests) == 12
+    assert result.stderr.count(' 200 ') == 2   # not one line per call
+
+
+def test_verbose_logs_every_call(server):
+    result = run(['--url', server.url, '--rounds', '3', '--interval', '0',
+                  '--verbose', 'cps'], env=env())
+    assert result.returncode == 0
+    assert result.stderr.count('DEBUG 200 ') == 6
+    assert re.search(r'DEBUG 200 .* ok$', result.stderr, re.M)  # the body
+
+
+def test_failures_and_recovery_are_logged_once(server):
+    server.fail_first = 6   # three rounds of one site fail, then it works
+    result = run(['--url', server.url, '--rounds', '6', '--interval', '0',
+                  'cps'], env=env())
+    assert result.returncode == 1   # bounded run with failed calls
+    assert len(server.requests) == 12
+    assert result.stderr.count(' 500 ') == 2
+    assert result.stderr.count('recovered after 3 failure(s)') == 2
+    assert result.stderr.count(' 200 ') == 2
+
+
+def test_a_lasting_failure_is_recalled(server):
+    server.fail_first = 100
+    result = run(['--url', server.url, '--rounds', '3', '--interval', '0',
+                  '--remind', '0', 'cps'], env=env())
+    assert result.returncode == 1
+    assert result.stderr.count(' 500 ') == 6
+    assert result.stderr.count('still failing') == 4
+
+
+def test_endless_loop_exits_zero_on_signal_even_after_failures(server):
+    server.fail_first = 100
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), '--url', server.url, '--interval', '30', 'cps'],
+        env=env(), stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: len(server.requests) == 2)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    assert '2 failed call(s)' in err
