@@ -174,3 +174,128 @@ def test_zmi_add_menu_creates_the_tool(zope):
                       '?node_count:int=1')[0] == 200
     _get(zope, f'/{folder_id}/portal_activities/tic?processing_node:int=1')
     assert _get(zope, f'/{folder_id}/title_or_id') == (200, 'via method')
+
+
+# -- a Zope process killed while it runs a message ----------------------------
+
+class _BlackHole:
+    """A TCP server that accepts connections and never answers: an HTTP
+    send to it blocks, so the sending activity keeps its claim."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(8)
+        self.accepted = threading.Event()
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self):
+        return 'http://127.0.0.1:%d' % self.sock.getsockname()[1]
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            self.accepted.set()
+
+    def close(self):
+        for conn in self.conns:
+            conn.close()
+        self.sock.close()
+
+
+def _get_url(url, auth):
+    import base64
+    import urllib.request
+    token = base64.b64encode(('%s:%s' % auth).encode()).decode()
+    request = urllib.request.Request(
+        url, headers={'Authorization': 'Basic ' + token})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return response.read()
+
+
+def _start_second_zope(zope, path):
+    from scripts import instance
+    inst = instance.write_instance(path, instance.free_port(),
+                                   zeo=zope.zeo.address)
+    return inst, instance.start_zope(inst)
+
+
+def test_a_killed_process_does_not_block_its_serialization_tag(zope, tmp_path):
+    """kill -9 of a Zope process while its activity sends a sync message;
+    after a restart the queue completes with no manual retry."""
+    import signal
+    import threading
+
+    import synchelpers
+    from zope.component.hooks import setSite
+    from scripts import instance
+
+    pair = synchelpers.make_sites(zope)
+    with zope.app() as app:
+        synchelpers.add_person(app, pair.master, 'p1', title='from master')
+    hole = _BlackHole()
+    inst, second = _start_second_zope(zope, tmp_path / 'second')
+    try:
+        with zope.app() as app:
+            tool = app[pair.client].portal_synchronizations
+            real_url = tool.getSubscription(pair.pub_id).publication_url
+            setSite(app[pair.client])
+            tool.manage_editSubscription(pair.pub_id,
+                                         publication_url=hole.url + '/x')
+            tool.manage_syncSubscription(pair.pub_id)
+            setSite(None)
+        queue = f'{second.url}/{pair.client}/portal_activities'
+        auth = (zope.user, zope.password)
+
+        def tic_on_second():
+            for call in ('distribute?node_count:int=1',
+                         'tic?processing_node:int=1'):
+                try:
+                    _get_url(f'{queue}/{call}', auth)
+                except OSError:
+                    return   # killed meanwhile
+        ticker = threading.Thread(target=tic_on_second, daemon=True)
+        ticker.start()
+        assert hole.accepted.wait(60), 'the second Zope never sent the message'
+        with zope.app() as app:
+            [held] = [m for m in app[pair.client].portal_activities.getMessageList()
+                      if m.method_id == 'sendSyncMessage']
+            assert held.processing
+            assert held.claimed_by.split(':')[1] == str(second.proc.pid)
+            setSite(app[pair.client])
+            app[pair.client].portal_synchronizations.manage_editSubscription(
+                pair.pub_id, publication_url=real_url)
+            setSite(None)
+
+        second.proc.send_signal(signal.SIGKILL)
+        second.proc.wait(30)
+        ticker.join(30)
+        second = instance.start_zope(inst)   # the restart
+
+        # the restarted process runs the client's queue: no Retry, no Sync
+        # pressed again
+        for _ in range(60):
+            for base, site_id in ((second.url, pair.client),
+                                  (zope.url, pair.master)):
+                for call in ('distribute?node_count:int=1',
+                             'tic?processing_node:int=1'):
+                    _get_url(f'{base}/{site_id}/portal_activities/{call}', auth)
+            report = synchelpers.subscription_report(pair, pair.client)
+            if report['status'] in ('finished', 'failed'):
+                break
+        assert report['status'] == 'finished', report
+        with zope.app() as app:
+            assert synchelpers.folder_xml(app, pair.client) == \
+                synchelpers.folder_xml(app, pair.master)
+            assert app[pair.client].portal_activities.countMessage() == 0
+    finally:
+        hole.close()
+        second.stop()
