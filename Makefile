@@ -2,7 +2,10 @@
 #
 #   make venv         .venv with Zope and the products (editable, compat mode)
 #   make system-deps  Debian packages the product and its tests need
-#   make test         the whole test suite (unit + functional against a real Zope)
+#   make test         the whole test suite (unit + functional against a real Zope,
+#                     + a short run of tests/faults: 1 kill trial of each kind, 100 objects)
+#   make test-faults  the fault trials only, long: FAULT_TRIALS=20 kills of the client
+#                     and of the master, FAULT_OBJECTS=1000 (override either)
 #   make demo         a Zope with the sites cps and cps_client on 127.0.0.1:9673
 #   make bench        the synchronization benchmark (BENCH_ARGS=--quick for a check)
 #   make clean        remove var/ (demo instance); make distclean also the venv
@@ -32,7 +35,7 @@ PYTHON ?= $(shell \
 # sudo only when not root (CI runs as root).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help venv system-deps test demo bench clean distclean
+.PHONY: help venv system-deps test test-faults demo bench clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -64,6 +67,13 @@ system-deps:
 
 test: venv system-deps
 	$(VPY) -m pytest -q --timeout=300 $(PYTEST_ARGS) tests
+
+FAULT_TRIALS  ?= 20
+FAULT_OBJECTS ?= 1000
+
+test-faults: venv system-deps
+	FAULT_TRIALS=$(FAULT_TRIALS) FAULT_OBJECTS=$(FAULT_OBJECTS) \
+		$(VPY) -m pytest -q -s --timeout=900 -m faults $(PYTEST_ARGS) tests/faults
 
 demo: venv system-deps
 	$(VPY) scripts/demo.py $(DEMO_ARGS)
