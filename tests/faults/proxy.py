@@ -9,8 +9,8 @@ proxy's life) ``plan(n)`` returns an action:
     'drop_response'  the server handles it, the client gets no answer
     'duplicate'      the server gets it twice, the client the first answer
     'delay:S'        wait S seconds, then forward
-    'reorder'        hold it until the next request arrives (or
-                     ``hold_limit`` s), so that one usually goes first
+    'reorder'        hold it until the next request has been forwarded
+                     and answered (or ``hold_limit`` s), then forward it
 
 ``hooks[(n, 'request')]`` runs before request n is forwarded, and
 ``hooks[(n, 'response')]`` after its answer came back (e.g. kill a
@@ -149,9 +149,8 @@ class FaultProxy:
                         await asyncio.wait_for(held.wait(), self.hold_limit)
                     except asyncio.TimeoutError:
                         pass
-                elif self._held is not None:
-                    held, self._held = self._held, None
-                    held.set()   # after us, so the held one goes second
+                held, self._held = (self._held, None) if action != 'reorder' \
+                    else (None, self._held)
                 await self._hook(n, 'request')
                 try:
                     response = await self._upstream(request)
@@ -159,6 +158,9 @@ class FaultProxy:
                         await self._upstream(request)
                 except OSError:
                     return
+                finally:
+                    if held is not None:
+                        held.set()   # we went first: the held one follows
                 await self._hook(n, 'response')
                 if response is None or action == 'drop_response':
                     return
