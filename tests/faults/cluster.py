@@ -135,9 +135,9 @@ class Cluster:
     def tic_loop(self, node, site_id, interval=0.1):
         """Start zope_tic_loop (a separate process) for one site of a node."""
         env = {'ZOPE_PASSWORD': self.password, 'PATH': '/usr/bin:/bin'}
-        return subprocess.Popen(
-            [sys.executable, str(ROOT / 'zope_tic_loop'), '--quiet',
-             '--url', node.url, '--user', USER, '--interval', str(interval),
-             '--timeout', '150', site_id],
-            env=env, stdout=subprocess.DEVNULL,
-            stderr=open(node.base_dir / ('tic-%s.log' % site_id), 'ab'))
+        with open(node.base_dir / ('tic-%s.log' % site_id), 'ab') as log:
+            return subprocess.Popen(
+                [sys.executable, str(ROOT / 'zope_tic_loop'), '--quiet',
+                 '--url', node.url, '--user', USER, '--interval', str(interval),
+                 '--timeout', '150', site_id],
+                env=env, stdout=subprocess.DEVNULL, stderr=log)
