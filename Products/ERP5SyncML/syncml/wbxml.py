@@ -535,6 +535,11 @@ class _Encoder:
             doctype = next((d for d in _DOCTYPES if d.name == 'DevInf'
                             and d.version == version), _BY_PUBLIC_ID[0x1203])
             raw = _Encoder(doctype).document(child)
+        elif any(qname.namespace == namespace
+                 for namespace, _names in self.doctype.pages.values()):
+            # e.g. the MetInf Anchor a Status echoes: inline tokens
+            self.element(child)
+            return
         else:
             # Other embedded XML travels as its text.
             raw = etree.tostring(child, encoding='UTF-8', with_tail=False)
