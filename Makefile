@@ -18,7 +18,9 @@ VENV        := .venv
 VPY         := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 # Extra Debian packages go here (postfix, ...).
-APT_PACKAGES ?= gnupg
+APT_PACKAGES ?= gnupg libwbxml2-utils syncevolution syncevolution-http \
+	syncevolution-libs syncevolution-dbus dbus python3-twisted python3-dbus \
+	python3-gi python3-openssl dbus-x11
 PYTEST_ARGS ?=
 DEMO_ARGS   ?=
 BENCH_ARGS  ?=

@@ -315,12 +315,9 @@ class _Decoder:
                 raise ProtocolError('unknown tag token 0x%02x on code page '
                                     '%d of %s' % (token & 0x3F, page,
                                                   document.doctype.fpi))
-        if root is None:
-            if name != document.doctype.name:
-                raise ProtocolError('the root element is <%s>, expected '
-                                    '<%s>' % (name, document.doctype.name))
-        elif not stack:
-            raise ProtocolError('a second root element <%s>' % name)
+        if root is None and name != document.doctype.name:
+            raise ProtocolError('the root element is <%s>, expected <%s>'
+                                % (name, document.doctype.name))
         self.budget.spend(2 * len(name) + 5)
         tag = '{%s}%s' % (namespace, name)
         if not stack:
