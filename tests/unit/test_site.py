@@ -239,7 +239,8 @@ def test_edit_round_trips_typed_values(site):
     types = {p['id']: p['type'] for p in person.propertyMap()}
     assert types == {
         'title': 'string', 'first_name': 'string', 'last_name': 'string',
-        'email': 'string', 'telephone': 'string', 'description': 'text',
+        'email': 'string', 'telephone': 'string', 'organisation': 'string',
+        'address': 'text', 'description': 'text',
         'language': 'string', 'format': 'string', 'birthday': 'date',
         'age': 'int', 'active': 'boolean', 'tags': 'lines',
         'photo': 'base64'}

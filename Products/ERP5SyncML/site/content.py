@@ -327,6 +327,8 @@ class Person(SyncContentMixin, PortalFolder):
         {'id': 'last_name', 'type': 'string', 'mode': 'w'},
         {'id': 'email', 'type': 'string', 'mode': 'w'},
         {'id': 'telephone', 'type': 'string', 'mode': 'w'},
+        {'id': 'organisation', 'type': 'string', 'mode': 'w'},
+        {'id': 'address', 'type': 'text', 'mode': 'w'},
         {'id': 'description', 'type': 'text', 'mode': 'w'},
         {'id': 'language', 'type': 'string', 'mode': 'w'},
         {'id': 'format', 'type': 'string', 'mode': 'w'},
@@ -341,6 +343,8 @@ class Person(SyncContentMixin, PortalFolder):
     last_name = ''
     email = ''
     telephone = ''
+    organisation = ''
+    address = ''
     description = ''
     language = ''
     format = ''
