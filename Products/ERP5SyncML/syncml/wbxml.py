@@ -10,7 +10,7 @@ becomes a ``syncml:devinf`` element); ``from_tree`` writes it back.
 XML or WBXML by HTTP content type and go through ``codec``, so both
 encodings give the same ``model.Message``.  A WBXML message is never
 larger than the XML one of the same message, so sizes measured with the
-XML codec (``MessageBuilder``) are safe bounds for WBXML too.
+XML codec (``codec.encoded_size``) are safe bounds for WBXML too.
 
 Hostile input gets ``ProtocolError``: size, depth and output limits,
 string table and OPAQUE bounds, unknown tokens and code pages,
@@ -619,7 +619,7 @@ def encode(message, content_type=XML_TYPE, version=None):
 
 
 def reencode(xml_message, content_type):
-    """An XML message (bytes, e.g. from ``MessageBuilder.build``) in the
+    """An XML message (bytes, e.g. from ``codec.encode``) in the
     encoding ``content_type`` names."""
     if media_type(content_type) == 'xml':
         return xml_message
