@@ -191,7 +191,7 @@ def sync_file(pair, app, client=None, max_rounds=50, duplicate=1):
             other = master_tool if tool is client_tool else client_tool
             setSite(app[pair.master if other is master_tool else client])
             for _d in range(duplicate):
-                other._processMessage(data)
+                other.processMessage(data)
         if sub.session.state in ('finished', 'failed'):
             setSite(None)
             return sub.getReport()

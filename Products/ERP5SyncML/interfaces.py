@@ -83,8 +83,25 @@ class IConduit(Interface):
         """Return the object's GID (default: its id)."""
 
 
+class IChangeJournal(Interface):
+    """Which top-level synchronized objects changed, when, and by whom."""
+
+    def record(path, origin=None, stamp=None):
+        """Note that the object at physical ``path`` changed now (or at
+        ``stamp``) because of ``origin`` (a sync domain's origin tuple, or
+        None for a local edit)."""
+
+    def changedSince(since, prefix, exclude_origin=None):
+        """Yield the ids of objects directly under ``prefix`` changed after
+        ``since`` by anyone but ``exclude_origin``."""
+
+
 class ISynchronizationTool(Interface):
-    """``portal_synchronizations``: publications, subscriptions, sync runs."""
+    """``portal_synchronizations``: publications, subscriptions, sync runs.
+
+    The domain reaches the tool only through this interface (the tool is
+    registered as a utility of its site and found by acquisition).
+    """
 
     id = Attribute('Tool id, portal_synchronizations')
 
@@ -93,6 +110,19 @@ class ISynchronizationTool(Interface):
 
     def getSubscriptionList():
         """Return the subscriptions of this site."""
+
+    def getPublication(id):
+        """Return the publication ``id`` or None."""
+
+    def getSubscription(id):
+        """Return the subscription ``id`` or None."""
+
+    def getChangeJournal():
+        """Return the site's IChangeJournal (Python only, not published)."""
+
+    def getDestinationPrefixes():
+        """Return the physical paths of every synchronized folder (Python
+        only, not published)."""
 
     def readResponse(text=None, sync_id=None, REQUEST=None):
         """HTTP entry point: process a SyncML message and return the reply."""

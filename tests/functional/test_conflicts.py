@@ -109,7 +109,9 @@ def test_four_resolutions_propagate(zope, resolution, expected):
     with zope.app() as app:
         c = conflicts(app, pair)[0]
         if resolution == 'applySubscriberDocument':
-            copy = c.getSubscriberDocument()
+            assert c.getSubscriberDocument() is None
+            copy = c.makeSubscriberDocument()
+            assert c.getSubscriberDocument().getId() == copy.getId()
             assert copy.getProperty('description') == 'client1 description'
             assert copy.getId() not in [o.getId() for o in
                                         app[pair.master].portal_synchronizations
@@ -209,6 +211,20 @@ def test_conflicts_tab_renders_and_buttons_work(zope):
     status, _h, body = zope.http('GET', base + '/manageConflictDocuments?' +
                                  '&'.join('%s=%s' % kv for kv in form.items()))
     assert status == 200 and b'client1 description' in body
+    with zope.app() as app:
+        # looking changes nothing: the client's copy is made on request only
+        assert [n for n in folder(app, pair.master).objectIds() if 'conflict_copy' in n] == []
+        transaction.abort()
+    query = '&'.join('%s=%s' % kv for kv in form.items())
+    assert zope.http('GET', base + '/manage_makeConflictCopy?' + query)[0] == 403
+    status, headers, _b = zope.http('POST', base + '/manage_makeConflictCopy', data=form)
+    assert status == 302 and 'manageConflictDocuments' in headers['location']
+    status, _h, body = zope.http('GET', base + '/manageConflictDocuments?' + query)
+    assert status == 200 and b'&lt;object' in body and b'client1 description' in body
+    with zope.app() as app:
+        copies = [n for n in folder(app, pair.master).objectIds() if 'conflict_copy' in n]
+        assert len(copies) == 1
+        transaction.abort()
     form.update(choice='subscriber', property_id='description', path='')
     status, _h, _b = zope.http('POST', base + '/manage_resolveConflict', data=form)
     assert status in (200, 302)
@@ -218,6 +234,10 @@ def test_conflicts_tab_renders_and_buttons_work(zope):
         transaction.abort()
     status, _h, body = zope.http('GET', base + '/manageConflicts')
     assert status == 200 and b'No open conflict' in body
+    with zope.app() as app:
+        # resolving removed the copy
+        assert [n for n in folder(app, pair.master).objectIds() if 'conflict_copy' in n] == []
+        transaction.abort()
 
 
 def test_client_edit_during_the_session_is_kept_and_becomes_a_conflict(zope):

@@ -219,7 +219,7 @@ def test_deleting_one_publication_leaves_the_other_working(zope):
     with zope.app() as app:
         tool = app[d.master].portal_synchronizations
         assert [p.getId() for p in tool.getPublicationList()] == [d.ids['beta']]
-        assert tool._destination_prefixes == (('', d.master, 'beta'),)
+        assert tool.getDestinationPrefixes() == (('', d.master, 'beta'),)
         edit(app, d.master, 'beta', 'b1', title='beta 1 edited on master')
         add(app, d.client, 'beta', 'b2', title='beta 2 from client')
         edit(app, d.master, 'alpha', 'a1', title='alpha 1 edited on master')

@@ -263,8 +263,8 @@ def test_unreachable_master_ends_in_visible_failure(zope):
     with zope.app() as app:
         sub = app[pair.client].portal_synchronizations.getSubscription(pair.pub_id)
         sub.edit(publication_url='http://127.0.0.1:9/nowhere')
-        import Products.ERP5SyncML.tool as tool_module
-        assert tool_module.SEND_ATTEMPTS >= 2
+        import Products.ERP5SyncML.domain.delivery as delivery
+        assert delivery.SEND_ATTEMPTS >= 2
     with zope.app() as app:
         setSite(app[pair.client])
         app[pair.client].portal_synchronizations.manage_syncSubscription(pair.pub_id)
@@ -282,7 +282,7 @@ def test_unreachable_master_ends_in_visible_failure(zope):
             method_id='sendSyncMessage')
         sub = tool.getSubscription(pair.pub_id)
         tool.sendSyncMessage(pair.pub_id, sub.session.last_sent,
-                             attempt=tool_module.SEND_ATTEMPTS)
+                             attempt=delivery.SEND_ATTEMPTS)
         setSite(None)
     report = subscription_report(pair, pair.client)
     assert report['status'] == 'failed'

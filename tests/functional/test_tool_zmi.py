@@ -469,7 +469,7 @@ def test_delete_buttons(zope, site):
         assert [p.getId() for p in tool.getPublicationList()] == ['Other']
         assert tool.getSubscriptionList() == []
         # the deleted folders no longer feed the change journal
-        assert tool._destination_prefixes == (('', 'cps', 'other'),)
+        assert tool.getDestinationPrefixes() == (('', 'cps', 'other'),)
         transaction.abort()
     overview = get_tab(zope, site, 'manage_overview')
     assert b'/cps_client/portal_repository' not in overview

@@ -8,6 +8,7 @@ from Acquisition import aq_base
 from Acquisition import aq_parent
 from OFS.SimpleItem import SimpleItem
 
+from ..interfaces import ISynchronizationTool
 from ..permissions import ManagePortal
 from .signature import SignatureStore
 
@@ -151,12 +152,20 @@ class SyncDomain(SimpleItem):
 
     # -- sessions and reports ---------------------------------------------
 
+    security.declarePrivate('getTool')
+
     def getTool(self):
         """portal_synchronizations (a subscriber's grand-parent)."""
         obj = aq_parent(self)
-        while obj is not None and getattr(aq_base(obj), '_journal', None) is None:
+        while obj is not None and not ISynchronizationTool.providedBy(obj):
             obj = aq_parent(obj)
         return obj
+
+    security.declarePrivate('getChangeJournal')
+
+    def getChangeJournal(self):
+        """The change journal of the site this domain belongs to."""
+        return self.getTool().getChangeJournal()
 
     def getSession(self):
         return self.session

@@ -50,63 +50,52 @@ class Conflict(Implicit):
 
     # -- accessors ---------------------------------------------------------
 
-    security.declarePublic('getPropertyId')
-
+    @security.public
     def getPropertyId(self):
         return self._record['property']
 
-    security.declarePublic('getKind')
-
+    @security.public
     def getKind(self):
         return self._record.get('kind', 'property')
 
-    security.declarePublic('getSubscriber')
-
+    @security.public
     def getSubscriber(self):
         """The client's subscription URL."""
         return self._subscriber.subscription_url
 
-    security.declarePublic('getPublicationId')
-
+    @security.public
     def getPublicationId(self):
         return self._publication.getId()
 
-    security.declarePublic('getGid')
-
+    @security.public
     def getGid(self):
         return self._signature.gid
 
-    security.declarePublic('getSince')
-
+    @security.public
     def getSince(self):
         return self._record.get('since')
 
-    security.declarePublic('getPath')
-
+    @security.public
     def getPath(self):
         """Ids from the synchronized object down to the one in conflict."""
         return tuple(self._record.get('path') or ())
 
-    security.declarePublic('getObjectPath')
-
+    @security.public
     def getObjectPath(self):
         """Physical path of the object in conflict (a sub-object possibly)."""
         obj = self._target()
         return obj.getPhysicalPath() if obj is not None else None
 
-    security.declarePublic('getPublisherValue')
-
+    @security.public
     def getPublisherValue(self):
         """The master's value now (it may have changed since detection)."""
         return _value_text(self.getPublisherXML())
 
-    security.declarePublic('getSubscriberValue')
-
+    @security.public
     def getSubscriberValue(self):
         return _value_text(self._record.get('subscriber_value'))
 
-    security.declarePublic('getPublisherXML')
-
+    @security.public
     def getPublisherXML(self):
         live = self._liveElement()
         if live is False:
@@ -140,8 +129,7 @@ class Conflict(Implicit):
             logger.debug('cannot read the live value of %r', self, exc_info=True)
         return False
 
-    security.declarePublic('getSubscriberXML')
-
+    @security.public
     def getSubscriberXML(self):
         return self._record.get('subscriber_value')
 
@@ -157,33 +145,40 @@ class Conflict(Implicit):
             obj = obj._getOb(part, None)
         return obj
 
-    security.declareProtected(View, 'getPublisherDocument')
-
+    @security.protected(View)
     def getPublisherDocument(self):
         """The live object on the master."""
         return self._root()
 
-    security.declareProtected(ResolveConflicts, 'getSubscriberDocument')
-
+    @security.protected(ResolveConflicts)
     def getSubscriberDocument(self):
-        """A temporary copy of the object with this client's values applied.
+        """The copy of the object with this client's values, if one was
+        made (see ``makeSubscriberDocument``), else None. Changes nothing."""
+        folder = self._subscriber.getDestination()
+        return folder._getOb(copy_id_for(self._signature.object_id,
+                                         self._subscriber), None)
+
+    @security.protected(ResolveConflicts)
+    def makeSubscriberDocument(self):
+        """Make (once) a temporary copy of the object with this client's
+        values applied, and return it.
 
         It is invisible to the publication's query, never synchronized, and
         removed when the conflicts of this object and client are resolved.
         """
+        existing = self.getSubscriberDocument()
+        if existing is not None:
+            return existing
         original = self._root()
         if original is None:
             return None
         folder = self._subscriber.getDestination()
         copy_id = copy_id_for(self._signature.object_id, self._subscriber)
-        existing = folder._getOb(copy_id, None)
-        if existing is not None:
-            return existing
         element = xmldata.object_element(self._subscriber, original,
                                          self._signature.gid)
         conduit = _conduit(self._subscriber)
         with changes_from(('copy',)):
-            copy = conduit.addNode(folder, element, object_id=copy_id)
+            conduit.addNode(folder, element, object_id=copy_id)
             copy = folder._getOb(copy_id)
             copy._erp5syncml_copy = True
             for record in self._signature.conflicts:
@@ -195,27 +190,23 @@ class Conflict(Implicit):
 
     # -- resolution ------------------------------------------------------
 
-    security.declareProtected(ResolveConflicts, 'applyPublisherValue')
-
+    @security.protected(ResolveConflicts)
     def applyPublisherValue(self):
         """Keep the master's value; the client gets it at its next sync."""
         resolve(self._subscriber, self._signature, [self._record], subscriber_wins=False)
 
-    security.declareProtected(ResolveConflicts, 'applySubscriberValue')
-
+    @security.protected(ResolveConflicts)
     def applySubscriberValue(self):
         """Take the client's value on the master; every site gets it."""
         resolve(self._subscriber, self._signature, [self._record], subscriber_wins=True)
 
-    security.declareProtected(ResolveConflicts, 'applyPublisherDocument')
-
+    @security.protected(ResolveConflicts)
     def applyPublisherDocument(self):
         """Keep the master's values for every conflict of this object and client."""
         resolve(self._subscriber, self._signature, list(self._signature.conflicts),
                 subscriber_wins=False)
 
-    security.declareProtected(ResolveConflicts, 'applySubscriberDocument')
-
+    @security.protected(ResolveConflicts)
     def applySubscriberDocument(self):
         """Take the client's values for every conflict of this object and client."""
         resolve(self._subscriber, self._signature, list(self._signature.conflicts),
@@ -284,6 +275,64 @@ def _remove_copy(subscriber, signature):
     if folder._getOb(copy_id, None) is not None:
         with changes_from(('copy',)):
             folder._delObject(copy_id)
+
+
+def find_conflicts(tool, publication, subscriber, gid, property_id=None, path=''):
+    """The open conflicts of object ``gid`` between publication id
+    ``publication`` and client URL ``subscriber``; only the one of
+    ``property_id`` at sub-object ``path`` ('a/b') when it is given.
+    BadRequest when there is none."""
+    from zExceptions import BadRequest
+    path = tuple(p for p in (path or '').split('/') if p)
+    found = []
+    for conflict in site_conflicts(tool):
+        if conflict.getPublicationId() != publication or \
+                conflict.getSubscriber() != subscriber or conflict.getGid() != gid:
+            continue
+        if property_id is not None and (conflict.getPropertyId() != property_id
+                                        or conflict.getPath() != path):
+            continue
+        found.append(conflict)
+    if not found:
+        raise BadRequest('no such conflict (already resolved?)')
+    return found
+
+
+def resolve_found(conflicts, choice, whole_object):
+    """Keep ``choice`` ('publisher' or 'subscriber') for ``conflicts`` (from
+    ``find_conflicts``): every conflict of the object when ``whole_object``."""
+    from zExceptions import BadRequest
+    if choice not in ('publisher', 'subscriber'):
+        raise BadRequest('choice must be publisher or subscriber')
+    if whole_object:
+        if choice == 'publisher':
+            conflicts[0].applyPublisherDocument()
+        else:
+            conflicts[0].applySubscriberDocument()
+        return
+    for conflict in conflicts:
+        if choice == 'publisher':
+            conflict.applyPublisherValue()
+        else:
+            conflict.applySubscriberValue()
+
+
+def documents_of(conflict):
+    """(master XML, client XML) of the object of ``conflict``; the client
+    side is '' until its copy is made (``makeSubscriberDocument``)."""
+    from ..mapping import asXML
+    master = conflict.getPublisherDocument()
+    copy = conflict.getSubscriberDocument()
+    return (asXML(master) if master is not None else '',
+            asXML(copy) if copy is not None else '')
+
+
+def site_conflicts(tool, obj=None):
+    """Open conflicts of every publication of ``tool``, or only of ``obj``."""
+    result = []
+    for pub in tool.getPublicationList():
+        result.extend(conflicts_of(pub, obj))
+    return result
 
 
 def conflicts_of(publication, obj=None):

@@ -22,6 +22,9 @@ from zope.interface import implementer
 
 from Products.CMFCore.interfaces import IIndexQueueProcessor
 
+from ..interfaces import IChangeJournal
+from ..interfaces import ISynchronizationTool
+
 TOOL_ID = 'portal_synchronizations'
 MIXED = '*'
 
@@ -43,6 +46,7 @@ def current_origin():
     return getattr(_local, 'origin', None)
 
 
+@implementer(IChangeJournal)
 class ChangeJournal(Persistent):
     """Top-level synchronized object path -> (stamp, origin).
 
@@ -100,7 +104,7 @@ def _key(origin):
 def _tool_for(obj):
     # acquisition up to the site; cheap, and None outside a synced site
     tool = getattr(obj, TOOL_ID, None)
-    if tool is None or getattr(aq_base(tool), '_journal', None) is None:
+    if tool is None or not ISynchronizationTool.providedBy(tool):
         return None
     return tool
 
@@ -111,7 +115,7 @@ def record_change(context, path):
     tool = _tool_for(context)
     if tool is None:
         return
-    for prefix in tool._destination_prefixes:
+    for prefix in tool.getDestinationPrefixes():
         depth = len(prefix)
         if len(path) > depth and path[:depth] == prefix:
             top = path[:depth + 1]
@@ -122,7 +126,7 @@ def record_change(context, path):
             if key in seen:
                 return
             seen.add(key)
-            tool._journal.record(top, current_origin())
+            tool.getChangeJournal().record(top, current_origin())
             return
 
 

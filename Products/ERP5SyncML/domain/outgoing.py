@@ -38,7 +38,7 @@ def make_plan(domain, session):
                     session.pending_deletes.add(sig.gid)
         how = 'scan of %d objects' % len(present)
     else:
-        journal = domain.getTool()._journal
+        journal = domain.getChangeJournal()
         prefix = folder.getPhysicalPath()
         count = 0
         for object_id in journal.changedSince(

@@ -1,0 +1,109 @@
+"""Outgoing messages: queued in the activity queue in the transaction that
+made them, sent after commit, retried a bounded number of times.
+
+The queued calls target two private methods of the tool,
+``sendSyncMessage`` (a client message: send it, process the answer) and
+``sendReply`` (a master's answer to a file/mail client); the activity
+queue calls them as Python, they are not reachable by URL.
+"""
+import logging
+import time
+
+import transaction
+from ZODB.POSException import ConflictError
+
+from .. import transports
+
+logger = logging.getLogger('Products.ERP5SyncML')
+
+SEND_ATTEMPTS = 5
+RETRY_DELAY = 30  # seconds, multiplied by the attempt number
+OVER = ('finished', 'failed')
+
+
+def session_is_over(session):
+    return session is None or session.state in OVER
+
+
+def _tags(sub):
+    # one session at a time per subscription, its messages in order
+    tag = 'erp5syncml:%s' % sub.getId()
+    return {'tag': tag, 'serialization_tag': tag}
+
+
+def queue_client_message(sub, data, attempt=1, at_date=None):
+    """Queue the sending of ``data`` for subscription ``sub``'s session."""
+    kw = dict(_tags(sub), activity='SQLQueue')
+    if at_date is not None:
+        kw['at_date'] = at_date
+    sub.getTool().activate(**kw).sendSyncMessage(
+        sub.getId(), data, attempt, session_id=sub.session.session_id)
+
+
+def deliver_client_message(sub, data, attempt, session_id, receive):
+    """Send a client message; ``receive(reply)`` processes the master's
+    answer. A transport failure is retried later, up to SEND_ATTEMPTS."""
+    from .engine import ClientEngine
+    session = sub.session
+    if session_is_over(session) or \
+            (session_id is not None and session.session_id != session_id):
+        # Sync was pressed again meanwhile: this message belongs to a
+        # session that is over, sending it would disturb the new one
+        logger.warning('subscription %s: message of a session that is over'
+                       ' dropped', sub.getId())
+        return
+    try:
+        reply = transports.send(sub.publication_url, data, login=sub.login,
+                                password=sub.password)
+    except transports.TransportError as exc:
+        if getattr(exc, 'retry', True) and attempt < SEND_ATTEMPTS:
+            delay = RETRY_DELAY * attempt
+            sub.setReport('retrying', '%s (attempt %d of %d, next in %ds)'
+                          % (exc, attempt, SEND_ATTEMPTS, delay), session.counts)
+            logger.warning('subscription %s: %s; retry in %ds', sub.getId(),
+                           exc, delay)
+            queue_client_message(sub, data, attempt + 1, at_date=time.time() + delay)
+        else:
+            ClientEngine(sub).fail(session, str(exc))
+        return
+    if not reply:
+        return
+    savepoint = transaction.savepoint()
+    try:
+        receive(reply)
+    except ConflictError:
+        raise  # the activity queue retries it; the master answers the same
+    except Exception as exc:
+        # a deterministic failure would fail again: stop the session and
+        # say why, instead of retrying in a loop
+        savepoint.rollback()
+        logger.exception("subscription %s: cannot apply the master's answer",
+                         sub.getId())
+        ClientEngine(sub).fail(session, "cannot apply the master's answer: %s: %s"
+                               % (type(exc).__name__, exc))
+
+
+def queue_reply(tool, url, data):
+    """Queue the master's answer to a client that is not waiting on an HTTP
+    request (file, mail)."""
+    if not transports.is_request_response(url):
+        tool.activate(activity='SQLQueue').sendReply(url, data)
+
+
+def send_reply(url, data):
+    transports.send(url, data)
+
+
+def start_due_sessions(tool, now=None, stale_after=3600):
+    """Start every subscription with no session running (or one silent for
+    ``stale_after`` seconds): the scheduled sync. Returns their ids."""
+    from .dispatch import start_session
+    now = time.time() if now is None else now
+    started = []
+    for sub in tool.getSubscriptionList():
+        session = sub.session
+        if not session_is_over(session) and now - session.started < stale_after:
+            continue
+        start_session(sub)
+        started.append(sub.getId())
+    return started

@@ -1,0 +1,63 @@
+"""Configuration fields of publications and subscriptions, from Python
+keywords or a ZMI form post."""
+import contextlib
+
+from zExceptions import BadRequest
+
+#: fields the add methods take as named arguments
+NAMED = ('id', 'publication_url', 'subscription_url', 'destination_path',
+         'query', 'xml_mapping', 'gpg_key')
+
+
+def _names(klass):
+    return {f[0] for f in klass.fields}
+
+
+def from_form(klass, REQUEST, kw, exclude=()):
+    """``kw`` when given, else the fields of ``klass`` posted in ``REQUEST``
+    (but ``exclude``)."""
+    if REQUEST is None or kw:
+        return kw
+    form = getattr(REQUEST, 'form', None) or {}
+    names = _names(klass) - set(exclude)
+    return {k: v for k, v in form.items() if k in names}
+
+
+def checked(klass, kw):
+    """The fields of ``klass`` in ``kw``; an unknown name is a BadRequest."""
+    names = _names(klass)
+    unknown = set(kw) - names - {'REQUEST', 'submit'}
+    if unknown:
+        raise BadRequest('unknown field(s): %s' % ', '.join(sorted(unknown)))
+    return {k: v for k, v in kw.items() if k in names}
+
+
+def new_id(id, container):
+    """``id`` stripped; BadRequest when empty or already in ``container``."""
+    id = (id or '').strip()
+    if not id:
+        raise BadRequest('an id is required')
+    if id in container:
+        raise BadRequest('the id %r is already used' % id)
+    return id
+
+
+@contextlib.contextmanager
+def bad_values():
+    """A wrong field value is the user's input error: HTTP 400."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def destination_prefixes(domains):
+    """Sorted physical paths of the folders of ``domains`` (those with one)."""
+    prefixes = set()
+    for domain in domains:
+        try:
+            # physical paths start with the root's empty id
+            prefixes.add(('',) + domain.getDestinationPathTuple())
+        except ValueError:
+            pass
+    return tuple(sorted(prefixes))
