@@ -20,7 +20,7 @@ registerDirectory('skins', globals())
 
 def initialize(context):
     """Zope product initialisation: register addable classes."""
-    from . import tool
+    from . import registration
     from .site import registration as site_registration
     site_registration.initialize(context)
-    tool.initialize(context)
+    registration.initialize(context)

@@ -12,13 +12,13 @@ from urllib.parse import quote
 
 from AccessControl import ClassSecurityInfo
 from AccessControl.class_init import InitializeClass
+from AccessControl.requestmethod import requestmethod
 from BTrees.OOBTree import OOBTree
 from OFS.SimpleItem import SimpleItem
 from Products.CMFCore.utils import UniqueObject
 from Products.CMFCore.utils import registerToolInterface
 from Products.PageTemplates.PageTemplateFile import PageTemplateFile
 from zExceptions import BadRequest
-from zExceptions import Forbidden
 from zope.interface import implementer
 
 from .domain import conflict as conflicts
@@ -32,7 +32,6 @@ from .domain.publication import Publication
 from .domain.subscription import SYNC_MODES
 from .domain.subscription import Subscription
 from .interfaces import ISynchronizationTool
-from .permissions import AddSynchronizationTool
 from .permissions import ManagePortal
 from .permissions import ResolveConflicts
 from .permissions import Synchronize
@@ -68,9 +67,7 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         self._journal = ChangeJournal()
         self._destination_prefixes = ()
 
-    #
-    #   ZMI methods
-    #
+    # -- ZMI tabs and their forms
     security.declareProtected(ManagePortal, 'manage_overview')
     manage_overview = PageTemplateFile('www/overview', globals())
     security.declareProtected(ManagePortal, 'managePublications')
@@ -90,23 +87,25 @@ class SynchronizationTool(UniqueObject, SimpleItem):
             RESPONSE.redirect('%s/%s?manage_tabs_message=%s'
                               % (self.absolute_url(), tab, quote(message)))
 
+    @security.private
+    def _changed(self, RESPONSE, tab, message):
+        """After a configuration change: journal the right folders, redirect."""
+        self._destination_prefixes = fields.destination_prefixes(
+            list(self._publications.values()) + list(self._subscriptions.values()))
+        self._redirect(RESPONSE, tab, message)
+
     @security.protected(ManagePortal)
     def manage_addPublication(self, id, publication_url='', destination_path='',
                               query='objectValues', xml_mapping='asXML',
                               gpg_key='', REQUEST=None, RESPONSE=None, **kw):
         """Add a publication (on the master)."""
-        kw = fields.from_form(Publication, REQUEST, kw, exclude=fields.NAMED)
-        id = fields.new_id(id, self._publications)
-        with fields.bad_values():
-            pub = Publication(id, publication_url=publication_url,
-                              destination_path=destination_path, query=query,
-                              xml_mapping=xml_mapping, gpg_key=gpg_key,
-                              **fields.checked(Publication, kw))
-        self._publications[id] = pub
-        self._updatePrefixes()
-        logger.info('publication %s added for %s', id, destination_path)
-        self._redirect(RESPONSE, 'managePublications', 'Publication %s added' % id)
-        return self.getPublication(id)
+        pub = fields.add(self._publications, Publication, id, REQUEST, kw,
+                         publication_url=publication_url, query=query,
+                         destination_path=destination_path,
+                         xml_mapping=xml_mapping, gpg_key=gpg_key)
+        logger.info('publication %s added for %s', pub.id, destination_path)
+        self._changed(RESPONSE, 'managePublications', 'Publication %s added' % pub.id)
+        return self.getPublication(pub.id)
 
     @security.protected(ManagePortal)
     def manage_addSubscription(self, id, publication_url='', subscription_url='',
@@ -114,57 +113,38 @@ class SynchronizationTool(UniqueObject, SimpleItem):
                                xml_mapping='asXML', gpg_key='', REQUEST=None,
                                RESPONSE=None, **kw):
         """Add a subscription (on a client)."""
-        kw = fields.from_form(Subscription, REQUEST, kw, exclude=fields.NAMED)
-        id = fields.new_id(id, self._subscriptions)
-        with fields.bad_values():
-            sub = Subscription(id, publication_url=publication_url,
-                               subscription_url=subscription_url,
-                               destination_path=destination_path, query=query,
-                               xml_mapping=xml_mapping, gpg_key=gpg_key,
-                               **fields.checked(Subscription, kw))
-        self._subscriptions[id] = sub
-        self._updatePrefixes()
-        logger.info('subscription %s added for %s', id, destination_path)
-        self._redirect(RESPONSE, 'manageSubscriptions', 'Subscription %s added' % id)
-        return self.getSubscription(id)
+        sub = fields.add(self._subscriptions, Subscription, id, REQUEST, kw,
+                         publication_url=publication_url, query=query,
+                         subscription_url=subscription_url,
+                         destination_path=destination_path,
+                         xml_mapping=xml_mapping, gpg_key=gpg_key)
+        logger.info('subscription %s added for %s', sub.id, destination_path)
+        self._changed(RESPONSE, 'manageSubscriptions', 'Subscription %s added' % sub.id)
+        return self.getSubscription(sub.id)
 
     @security.protected(ManagePortal)
     def manage_editPublication(self, id, REQUEST=None, RESPONSE=None, **kw):
         """Change a publication's fields."""
-        kw = fields.from_form(Publication, REQUEST, kw)
-        pub = self._getPublication(id)
-        with fields.bad_values():
-            pub.edit(**fields.checked(Publication, kw))
-        self._updatePrefixes()
-        self._redirect(RESPONSE, 'managePublications', 'Publication %s changed' % id)
+        fields.edit(self._getPublication(id), REQUEST, kw)
+        self._changed(RESPONSE, 'managePublications', 'Publication %s changed' % id)
 
     @security.protected(ManagePortal)
     def manage_editSubscription(self, id, REQUEST=None, RESPONSE=None, **kw):
-        """Change a subscription's fields."""
-        kw = fields.from_form(Subscription, REQUEST, kw)
-        sub = self._getSubscription(id)
-        if kw.get('password', None) == '':
-            kw.pop('password')  # an empty password field keeps the old one
-        with fields.bad_values():
-            sub.edit(**fields.checked(Subscription, kw))
-        self._updatePrefixes()
-        self._redirect(RESPONSE, 'manageSubscriptions', 'Subscription %s changed' % id)
+        """Change a subscription's fields (an empty password keeps the old one)."""
+        fields.edit(self._getSubscription(id), REQUEST, kw)
+        self._changed(RESPONSE, 'manageSubscriptions', 'Subscription %s changed' % id)
 
     @security.protected(ManagePortal)
     def manage_deletePublication(self, id, RESPONSE=None):
         """Delete a publication and everything known of its subscribers."""
-        self._getPublication(id)
-        del self._publications[id]
-        self._updatePrefixes()
-        self._redirect(RESPONSE, 'managePublications', 'Publication %s deleted' % id)
+        del self._publications[self._getPublication(id).getId()]
+        self._changed(RESPONSE, 'managePublications', 'Publication %s deleted' % id)
 
     @security.protected(ManagePortal)
     def manage_deleteSubscription(self, id, RESPONSE=None):
         """Delete a subscription."""
-        self._getSubscription(id)
-        del self._subscriptions[id]
-        self._updatePrefixes()
-        self._redirect(RESPONSE, 'manageSubscriptions', 'Subscription %s deleted' % id)
+        del self._subscriptions[self._getSubscription(id).getId()]
+        self._changed(RESPONSE, 'manageSubscriptions', 'Subscription %s deleted' % id)
 
     @security.protected(ManagePortal)
     def manage_resetPublication(self, id, RESPONSE=None):
@@ -185,9 +165,7 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         self._redirect(RESPONSE, 'manageSubscriptions',
                        'Synchronization of %s started: the activity queue runs it' % id)
 
-    #
-    #   Accessors
-    #
+    # -- accessors
     @security.protected(ManagePortal)
     def getPublicationList(self):
         """All publications of this site."""
@@ -247,14 +225,7 @@ class SynchronizationTool(UniqueObject, SimpleItem):
     def getDestinationPrefixes(self):
         return self._destination_prefixes
 
-    @security.private
-    def _updatePrefixes(self):
-        self._destination_prefixes = fields.destination_prefixes(
-            list(self._publications.values()) + list(self._subscriptions.values()))
-
-    #
-    #   Entry points of SyncML messages
-    #
+    # -- entry points of SyncML messages
     @security.protected(Synchronize)
     def SubSync(self, id, msg=None):
         """Client entry point: without ``msg``, start a session; with the
@@ -279,12 +250,7 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         """SyncML over HTTP: POST a message (raw body, or form field ``text``);
         the answer is the response body."""
         if REQUEST is not None and text is None:
-            length = REQUEST.get_header('Content-Length')
-            if length and int(length) > MAX_REQUEST_SIZE:
-                raise BadRequest('message larger than %d bytes' % MAX_REQUEST_SIZE)
-            text = REQUEST.get('BODY')
-        if not text:
-            raise BadRequest('no SyncML message in the request')
+            text = dispatch.request_body(REQUEST, MAX_REQUEST_SIZE)
         message = dispatch.decode_or_refuse(text)
         authenticate(self, message, REQUEST)
         sub = dispatch.subscription_for(self, message)
@@ -322,9 +288,7 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         """Start every subscription (for a cron job or the tic loop)."""
         return delivery.start_due_sessions(self)
 
-    #
-    #   Reports and conflicts
-    #
+    # -- reports and conflicts
     @security.protected(ManagePortal)
     def getSyncReport(self, id, RESPONSE=None):
         """The last synchronization report of subscription ``id`` as JSON
@@ -356,11 +320,8 @@ class SynchronizationTool(UniqueObject, SimpleItem):
                                property_id=None, path='', RESPONSE=None):
         """Resolve one conflict (``property_id`` given) or all conflicts of an
         object and client; ``choice`` is 'publisher' or 'subscriber'."""
-        if choice not in ('publisher', 'subscriber'):
-            raise BadRequest('choice must be publisher or subscriber')
-        found = conflicts.find_conflicts(self, publication, subscriber, gid,
-                                         property_id, path)
-        conflicts.resolve_found(found, choice, whole_object=property_id is None)
+        conflicts.resolve_chosen(self, publication, subscriber, gid, choice,
+                                 property_id, path)
         self._redirect(RESPONSE, 'manageConflicts', 'Conflict resolved: %s value kept'
                        % ('master' if choice == 'publisher' else 'client'))
 
@@ -372,12 +333,11 @@ class SynchronizationTool(UniqueObject, SimpleItem):
             conflicts.find_conflicts(self, publication, subscriber, gid)[0])
 
     @security.protected(ResolveConflicts)
+    @requestmethod('POST')
     def manage_makeConflictCopy(self, publication, subscriber, gid,
                                 REQUEST=None, RESPONSE=None):
         """Make the copy of an object in conflict with the client's values
         (POST), to compare both versions."""
-        if REQUEST is not None and REQUEST.get('REQUEST_METHOD') != 'POST':
-            raise Forbidden('making a conflict copy needs a POST request')
         conflicts.find_conflicts(self, publication, subscriber,
                                  gid)[0].makeSubscriberDocument()
         if RESPONSE is not None:
@@ -389,32 +349,3 @@ class SynchronizationTool(UniqueObject, SimpleItem):
 
 InitializeClass(SynchronizationTool)
 registerToolInterface('portal_synchronizations', ISynchronizationTool)
-
-
-manage_addSynchronizationToolForm = PageTemplateFile(
-    'www/addTool', globals(), __name__='manage_addSynchronizationToolForm')
-
-
-def manage_addSynchronizationTool(self, id='portal_synchronizations', REQUEST=None):
-    """Add portal_synchronizations to a CMF site."""
-    from zope.component import getSiteManager
-    tool = SynchronizationTool()
-    self._setObject(tool.getId(), tool)
-    tool = self._getOb(tool.getId())
-    try:
-        getSiteManager(self).registerUtility(tool, ISynchronizationTool)
-    except Exception:  # not a site: the tool is still usable by acquisition
-        logger.debug('no site manager to register the tool in', exc_info=True)
-    if REQUEST is not None:
-        REQUEST.RESPONSE.redirect(self.absolute_url() + '/manage_main')
-    return tool
-
-
-def initialize(context):
-    """Register the tool in the ZMI add menu."""
-    context.registerClass(
-        SynchronizationTool,
-        permission=AddSynchronizationTool,
-        constructors=(manage_addSynchronizationToolForm,
-                      manage_addSynchronizationTool),
-        icon=None)

@@ -142,3 +142,22 @@ def test_messages_out_of_sequence_are_refused_and_change_nothing(zope):
         transaction.abort()
     # the one message in sequence was applied once; the others changed nothing
     assert ids == ['intruder'] and counts['received_add'] == 1
+
+
+@pytest.mark.parametrize('name', ['sendSyncMessage', 'sendReply', 'processMessage',
+                                  'getChangeJournal', 'getDestinationPrefixes'])
+def test_internal_methods_are_not_published(zope, name):
+    """Activity targets and Python-only accessors refuse the web, even to a
+    Manager; the activity queue still calls them (see the sync tests)."""
+    pair = make_sites(zope)
+    url = '/%s/portal_synchronizations/%s' % (pair.client, name)
+    form = {'subscription_id': pair.pub_id, 'data': 'x', 'url': 'file:///tmp/x'}
+    status, _h, _b = zope.http('POST', url, data=form)
+    assert status in (401, 403, 404), (name, status)
+    with zope.app() as app:
+        activities = app[pair.client].portal_activities
+        assert activities.getMessageList() == []
+        sub = app[pair.client].portal_synchronizations.getSubscription(pair.pub_id)
+        assert sub.getReport()['status'] == 'never run'
+        transaction.abort()
+    assert sync(pair)['status'] == 'finished'

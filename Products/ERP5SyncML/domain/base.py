@@ -54,8 +54,7 @@ class SyncDomain(SimpleItem):
         self.signatures = SignatureStore()
         self.edit(**kw)
 
-    security.declareProtected(ManagePortal, 'edit')
-
+    @security.protected(ManagePortal)
     def edit(self, **kw):
         """Change configuration fields; unknown names are an error."""
         known = {f[0]: f for f in self.fields}
@@ -152,8 +151,7 @@ class SyncDomain(SimpleItem):
 
     # -- sessions and reports ---------------------------------------------
 
-    security.declarePrivate('getTool')
-
+    @security.private
     def getTool(self):
         """portal_synchronizations (a subscriber's grand-parent)."""
         obj = aq_parent(self)
@@ -161,8 +159,7 @@ class SyncDomain(SimpleItem):
             obj = aq_parent(obj)
         return obj
 
-    security.declarePrivate('getChangeJournal')
-
+    @security.private
     def getChangeJournal(self):
         """The change journal of the site this domain belongs to."""
         return self.getTool().getChangeJournal()
@@ -192,8 +189,7 @@ class SyncDomain(SimpleItem):
         return self.last_report or {'status': 'never run', 'reason': '',
                                     'date': None, 'counts': {}}
 
-    security.declareProtected(ManagePortal, 'getReportCounts')
-
+    @security.protected(ManagePortal)
     def getReportCounts(self):
         """[(label, n)] of the last report's non-zero counts, sorted."""
         counts = self.getReport().get('counts') or {}

@@ -298,13 +298,16 @@ def find_conflicts(tool, publication, subscriber, gid, property_id=None, path=''
     return found
 
 
-def resolve_found(conflicts, choice, whole_object):
-    """Keep ``choice`` ('publisher' or 'subscriber') for ``conflicts`` (from
-    ``find_conflicts``): every conflict of the object when ``whole_object``."""
+def resolve_chosen(tool, publication, subscriber, gid, choice, property_id=None,
+                   path=''):
+    """Keep ``choice``'s value ('publisher' or 'subscriber') for the conflict
+    found by ``find_conflicts``, or for every conflict of the object and
+    client when no ``property_id`` is given."""
     from zExceptions import BadRequest
     if choice not in ('publisher', 'subscriber'):
         raise BadRequest('choice must be publisher or subscriber')
-    if whole_object:
+    conflicts = find_conflicts(tool, publication, subscriber, gid, property_id, path)
+    if property_id is None:
         if choice == 'publisher':
             conflicts[0].applyPublisherDocument()
         else:

@@ -34,6 +34,17 @@ def decode(data):
     return codec.decode(as_bytes(data))
 
 
+def request_body(request, max_size):
+    """The raw body of an HTTP request carrying a SyncML message."""
+    length = request.get_header('Content-Length')
+    if length and int(length) > max_size:
+        raise BadRequest('message larger than %d bytes' % max_size)
+    body = request.get('BODY')
+    if not body:
+        raise BadRequest('no SyncML message in the request')
+    return body
+
+
 def decode_or_refuse(data):
     """Like ``decode``, but a bad message is the sender's error: HTTP 400."""
     try:

@@ -61,3 +61,27 @@ def destination_prefixes(domains):
         except ValueError:
             pass
     return tuple(sorted(prefixes))
+
+
+def add(store, klass, id, REQUEST, kw, **named):
+    """Make a ``klass`` (Publication or Subscription) from the named
+    arguments and the other fields (``kw`` or the form), store it under its
+    stripped ``id`` in ``store`` and return it. Bad input: BadRequest, and
+    nothing is stored."""
+    kw = from_form(klass, REQUEST, kw, exclude=NAMED)
+    id = new_id(id, store)
+    with bad_values():
+        domain = klass(id, **named, **checked(klass, kw))
+    store[id] = domain
+    return domain
+
+
+def edit(domain, REQUEST, kw):
+    """Change the fields of ``domain`` (``kw`` or the form); an empty
+    password keeps the old one. Bad input: BadRequest, nothing changes."""
+    klass = type(domain.aq_base)
+    kw = from_form(klass, REQUEST, kw)
+    if kw.get('password', None) == '':
+        kw.pop('password')
+    with bad_values():
+        domain.edit(**checked(klass, kw))

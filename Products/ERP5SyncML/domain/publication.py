@@ -44,14 +44,12 @@ class Publication(SyncDomain):
         SyncDomain.__init__(self, id, **kw)
         self._subscribers = OOBTree()
 
-    security.declareProtected(ManagePortal, 'getSubscriber')
-
+    @security.protected(ManagePortal)
     def getSubscriber(self, subscription_url):
         sub = self._subscribers.get(subscription_url)
         return None if sub is None else sub.__of__(self)
 
-    security.declareProtected(ManagePortal, 'getSubscriberList')
-
+    @security.protected(ManagePortal)
     def getSubscriberList(self):
         return [s.__of__(self) for s in self._subscribers.values()]
 
@@ -60,8 +58,7 @@ class Publication(SyncDomain):
         self._subscribers[subscription_url] = sub
         return sub.__of__(self)
 
-    security.declareProtected(ManagePortal, 'delSubscriber')
-
+    @security.protected(ManagePortal)
     def delSubscriber(self, subscription_url):
         self._subscribers.pop(subscription_url, None)
 
