@@ -62,3 +62,39 @@ def test_zmi_add_form_and_constructor(zope):
         assert list(site.portal_repository.objectIds()) == []
         assert sorted(site.portal_types.objectIds()) == \
             ['Folder', 'Module', 'Person']
+
+
+def _browser_post(zope, form_path, ticked, values):
+    """Post the real add form as a browser does: text fields from
+    ``values``, checkboxes only when named in ``ticked``."""
+    from lxml import html
+    status, _h, body = zope.http('GET', form_path)
+    assert status == 200, body[:500]
+    form = html.fromstring(body).xpath('//form[@class="zmi-add"]')[0]
+    data = {}
+    for field in form.xpath('.//input'):
+        name, kind = field.get('name'), field.get('type')
+        if kind == 'checkbox':
+            if field.get('id') in ticked:
+                data[name] = field.get('value')
+        elif kind == 'submit':
+            data[name] = field.get('value')
+        else:
+            data[name] = values.get(field.get('id'), '')
+    action = form.get('action')
+    return zope.http('POST', form_path.rsplit('/', 1)[0] + '/' + action, data=data)
+
+
+@pytest.mark.parametrize('demo_content', [False, True])
+def test_add_form_demo_content_box_is_obeyed(zope, demo_content):
+    site_id = zope.new_site_id('formdemo')
+    ticked = {'demo', 'demo_content'} if demo_content else {'demo'}
+    status, headers, body = _browser_post(
+        zope, '/manage_addProduct/ERP5SyncML/manage_addERP5SyncMLSiteForm',
+        ticked, {'id': site_id, 'title': 'Demo box'})
+    assert status == 302, body[:500]
+    with zope.app() as app:
+        site = app[site_id]
+        assert sorted(site.portal_types.objectIds()) == ['Folder', 'Module', 'Person']
+        people = sorted(site.portal_repository.objectIds())
+        assert people == (['p1', 'p2', 'p3'] if demo_content else [])

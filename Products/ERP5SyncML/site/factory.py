@@ -179,6 +179,10 @@ def manage_addERP5SyncMLSite(dispatcher, id, title='', demo=False,
                              demo_content=None, REQUEST=None):
     """Add an ERP5SyncML Site (ZMI constructor, see ``add_site``)."""
     container = dispatcher.Destination()
+    if REQUEST is not None and 'id' in (getattr(REQUEST, 'form', None) or {}):
+        # posted by the add form: a browser sends nothing for an unticked
+        # box, which means no demo content, not "the default"
+        demo_content = bool(demo_content)
     site = add_site(container, id, title, demo=bool(demo),
                     demo_content=demo_content)
     if REQUEST is not None:
