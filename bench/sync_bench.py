@@ -158,21 +158,15 @@ def drive(pair, max_rounds):
         setSite(app[pair.client])
         app[pair.client].portal_synchronizations.manage_syncSubscription(pair.pub_id)
         setSite(None)
-    for rounds in range(1, max_rounds + 1):
-        for site_id in (pair.client, pair.master):
-            zope.http('GET', '/%s/portal_activities/distribute?node_count:int=1' % site_id)
-            status, _h, body = zope.http(
-                'GET', '/%s/portal_activities/tic?processing_node:int=1' % site_id)
-            if status != 200:
-                raise RuntimeError('tic on %s: HTTP %s %r' % (site_id, status, body[:500]))
-        report = subscription_report(pair, pair.client)
-        if report['status'] in ('finished', 'failed'):
-            seconds = time.perf_counter() - started
-            if report['status'] != 'finished':
-                raise RuntimeError('synchronization failed: %r' % (report,))
-            return report, rounds, seconds
-    raise RuntimeError('synchronization did not finish in %d rounds: %r'
-                       % (max_rounds, subscription_report(pair, pair.client)))
+    from Products.CMFActivity.ticloop import run_until
+    rounds = run_until(zope.url, (pair.client, pair.master), lambda: (
+        subscription_report(pair, pair.client)['status'] in ('finished', 'failed')),
+        zope.user, zope.password, max_rounds, pause=0)
+    seconds = time.perf_counter() - started
+    report = subscription_report(pair, pair.client)
+    if report['status'] != 'finished':
+        raise RuntimeError('synchronization failed: %r' % (report,))
+    return report, rounds, seconds
 
 
 def examined(plans):

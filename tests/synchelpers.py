@@ -5,7 +5,6 @@ with a subscription each, synchronizing a ``people`` folder over HTTP
 through the activity queue (or over file:// URLs for in-process tests).
 """
 import itertools
-import time
 
 import transaction
 from zope.component.hooks import setSite
@@ -141,19 +140,22 @@ def start_first_exchange(pair, client=None):
 
 
 def run_until_done(pair, client, max_rounds=60):
-    zope = pair.zope
-    for _ in range(max_rounds):
-        for site_id in (client, pair.master):
-            zope.http('GET', '/%s/portal_activities/distribute?node_count:int=1' % site_id)
-            status, _h, body = zope.http(
-                'GET', '/%s/portal_activities/tic?processing_node:int=1' % site_id)
-            assert status == 200, body
-        report = subscription_report(pair, client)
-        if report['status'] in ('finished', 'failed'):
-            return report
-        time.sleep(0.05)
-    raise AssertionError('synchronization did not finish: %r'
-                         % (subscription_report(pair, client),))
+    """Run both sites' activity queues over HTTP (the seed's tic loop)
+    until the client's session is over; returns its report."""
+    return run_queues(pair.zope, (client, pair.master), max_rounds, lambda: (
+        subscription_report(pair, client)['status'] in ('finished', 'failed')),
+        lambda: subscription_report(pair, client))
+
+
+def run_queues(zope, site_ids, max_rounds, done, result=lambda: None):
+    """Run distribute + tic over HTTP on ``site_ids`` until ``done()``."""
+    from Products.CMFActivity.ticloop import run_until
+    try:
+        run_until(zope.url, site_ids, done, zope.user, zope.password, max_rounds)
+    except RuntimeError as exc:
+        raise AssertionError('synchronization did not finish: %s %r'
+                             % (exc, result())) from None
+    return result()
 
 
 def subscription_report(pair, client):

@@ -148,6 +148,29 @@ class TicLoop:
         return self.failures
 
 
+def run_until(url, sites, done, user=None, password=None, max_rounds=60,
+              pause=0.05):
+    """Run rounds of distribute + tic over HTTP on ``sites`` until
+    ``done()`` is true after a round; return the number of rounds.
+
+    The deployed path of ``process_all``, for tests, scripts and benchmarks
+    that drive separate Zope processes. A call not answered 200, or
+    ``max_rounds`` rounds without ``done()``, raise RuntimeError.
+    """
+    loop = TicLoop(url, sites, user, password, interval=pause)
+    for rounds in range(1, max_rounds + 1):
+        for site in loop.sites:
+            for call in loop.calls(site):
+                status = loop.call(call)
+                if status != 200:
+                    raise RuntimeError('%s answered %s' % (call, status or 'nothing'))
+        if done():
+            return rounds
+        time.sleep(pause)
+    raise RuntimeError('not done after %d rounds of distribute + tic on %s'
+                       % (max_rounds, ', '.join(loop.sites)))
+
+
 def parse_args(argv=None, environ=os.environ):
     parser = argparse.ArgumentParser(
         description=__doc__.split('\n\n')[0],

@@ -2,7 +2,6 @@
 and several clients of one publication: over real HTTP through the
 activity queue, they must not interfere."""
 import itertools
-import time
 
 import pytest
 import transaction
@@ -16,6 +15,7 @@ from synchelpers import edit_person
 from synchelpers import folder
 from synchelpers import folder_xml
 from synchelpers import make_sites
+from synchelpers import run_queues
 from synchelpers import sync
 
 pytestmark = pytest.mark.functional
@@ -267,20 +267,14 @@ def test_deleting_one_subscription_leaves_the_other_working(zope):
 
 def run_all(zope, master, client, sub_ids, max_rounds=60):
     """Run both sites' queues until every subscription is finished or failed."""
-    for _ in range(max_rounds):
-        for site_id in (client, master):
-            zope.http('GET', '/%s/portal_activities/distribute?node_count:int=1' % site_id)
-            status, _h, body = zope.http(
-                'GET', '/%s/portal_activities/tic?processing_node:int=1' % site_id)
-            assert status == 200, body
+    def reports():
         with zope.app() as app:
             tool = app[client].portal_synchronizations
-            reports = {i: tool.getSubscription(i).getReport() for i in sub_ids}
+            found = {i: tool.getSubscription(i).getReport() for i in sub_ids}
             transaction.abort()
-        if all(r['status'] in ('finished', 'failed') for r in reports.values()):
-            return reports
-        time.sleep(0.05)
-    raise AssertionError('synchronizations did not finish: %r' % reports)
+        return found
+    return run_queues(zope, (client, master), max_rounds, lambda: all(
+        r['status'] in ('finished', 'failed') for r in reports().values()), reports)
 
 
 def test_sync_starts_every_subscription(zope):
