@@ -268,9 +268,11 @@ class SynchronizationTool(UniqueObject, SimpleItem):
     @security.private
     def sendSyncMessage(self, subscription_id, data, attempt=1, session_id=None):
         """Activity: deliver a client message and process the answer."""
+        sub = self._getSubscription(subscription_id)
         delivery.deliver_client_message(
-            self._getSubscription(subscription_id), data, attempt, session_id,
-            receive=lambda reply: self.SubSync(subscription_id, reply))
+            sub, data, attempt, session_id,
+            receive=lambda reply: dispatch.receive_for_subscription(
+                sub, reply, answer_to_us=True))
 
     @security.private
     def sendReply(self, url, data):

@@ -18,11 +18,10 @@ logger = logging.getLogger('Products.ERP5SyncML')
 
 SEND_ATTEMPTS = 5
 RETRY_DELAY = 30  # seconds, multiplied by the attempt number
-OVER = ('finished', 'failed')
 
 
 def session_is_over(session):
-    return session is None or session.state in OVER
+    return session is None or session.finished
 
 
 def _tags(sub):
@@ -67,6 +66,10 @@ def deliver_client_message(sub, data, attempt, session_id, receive):
             ClientEngine(sub).fail(session, str(exc))
         return
     if not reply:
+        if transports.is_request_response(sub.publication_url):
+            # over HTTP the master always answers in the response: an
+            # empty one would leave the session waiting forever
+            ClientEngine(sub).fail(session, 'the master sent an empty answer')
         return
     savepoint = transaction.savepoint()
     try:

@@ -64,11 +64,14 @@ def start_session(sub):
     return data
 
 
-def receive_for_subscription(sub, msg):
+def receive_for_subscription(sub, msg, answer_to_us=False):
     """Process the master's message ``msg`` (raw) and queue our answer.
 
-    A message that cannot be decoded ends the session (the master would
-    not understand what we could answer) and returns None.
+    ``answer_to_us`` is true for the HTTP answer to our own request: if it
+    cannot be decoded or is refused, the session cannot go on and fails.
+    Any other message that is refused changes nothing (so an injected
+    message cannot end a live session); it is logged.  Returns our answer
+    (bytes) or None.
     """
     engine = ClientEngine(sub)
     try:
@@ -76,8 +79,11 @@ def receive_for_subscription(sub, msg):
         data = engine.receive(decode(raw), size=len(raw))
     except ProtocolError as exc:
         session = sub.session
-        if session is not None:
+        if answer_to_us and session is not None and session.running:
             engine.fail(session, 'bad message from the master: %s' % exc)
+        else:
+            logger.warning('subscription %s: message refused: %s',
+                           sub.getId(), exc)
         return None
     if data is not None:
         delivery.queue_client_message(sub, data)
@@ -137,10 +143,14 @@ def serve(tool, message, publication=None, size=0):
         subscriber = pub.addSubscriber(source)
         logger.info('publication %s: new subscriber %s', pub.getId(), source)
     subscriber.user_id = getSecurityManager().getUser().getId()
+    engine = ServerEngine(subscriber)
     try:
-        return ServerEngine(subscriber).receive(message, alert=alert, size=size)
+        return engine.receive(message, alert=alert, size=size)
     except ProtocolError as exc:
-        raise BadRequest(str(exc))
+        # the peer parsed as SyncML: it gets its error as SyncML
+        logger.warning('subscriber %s: message %s refused (%s): %s', source,
+                       message.header.msg_id, int(exc.status), exc)
+        return engine.error_reply(message, exc)
 
 
 def serve_and_answer(tool, message, publication=None):
