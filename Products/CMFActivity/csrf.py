@@ -17,6 +17,7 @@ import secrets
 from AccessControl import getSecurityManager
 from Acquisition import aq_base
 from zExceptions import Forbidden
+from zope.globalrequest import getRequest
 
 FIELD = '_authenticator'
 _SECRET_ATTR = '_csrf_secret'
@@ -53,7 +54,7 @@ def protect(obj, request):
     """Refuse a web call of a state-changing method of ``obj`` that is not
     a POST carrying the current user's token (``Forbidden``, HTTP 403)."""
     if request is None:
-        request = getattr(obj, 'REQUEST', None)
+        request = getRequest()
     if not _published_here(obj, request):
         return
     if request.get('REQUEST_METHOD', 'GET').upper() != 'POST':
