@@ -12,7 +12,8 @@ setup(
     packages=find_namespace_packages(include=['Products.*']),
     include_package_data=True,
     package_data={'': ['*.zcml', '*.xml', '*.pt', '*.zpt', '*.txt', '*.py',
-                       '*.png', '*.gif', '*.css', '*.js', '*.metadata']},
+                       '*.png', '*.gif', '*.css', '*.js', '*.metadata',
+                       'zope_tic_loop']},
     zip_safe=False,
     install_requires=[
         'Zope>=6',
