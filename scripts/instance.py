@@ -205,8 +205,11 @@ def write_instance(path, port=8080, host=LOCALHOST, zeo=None, threads=4,
     at the next start if the root user folder is empty.
     """
     path = Path(path).resolve()
-    for sub in ('etc', 'var/cache', 'log'):
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)  # the database, logs and config are the owner's only
+    for sub in ('etc', 'var', 'var/cache', 'log'):
         (path / sub).mkdir(parents=True, exist_ok=True)
+        (path / sub).chmod(0o700)
     inst = Instance(path, host, int(port))
     if zeo is None:
         imports = ''
@@ -221,6 +224,8 @@ def write_instance(path, port=8080, host=LOCALHOST, zeo=None, threads=4,
         access_log=str(inst.log_dir / 'Z4.log'),
         event_log=str(inst.log_dir / 'event.log')))
     (path / 'etc' / 'site.zcml').write_text(SITE_ZCML)
+    for written in (inst.zope_conf, inst.zope_ini, path / 'etc' / 'site.zcml'):
+        written.chmod(0o600)
     if inituser is not None:
         from AuthEncoding import pw_encrypt
         name, password = inituser
@@ -271,7 +276,8 @@ def add_manager(app, name, password, roles=('Manager',)):
 # Runs in the child before exec: a process started from a non-interactive
 # shell inherits SIGINT as *ignored* (even across exec and a new session),
 # and SIGINT is what makes runwsgi close FileStorage cleanly.  PR_SET_PDEATHSIG
-# (Linux) makes the child get `sig` if we die without cleaning up.
+# (Linux) makes the child get `sig` if we die without cleaning up.  The
+# umask keeps what Zope and ZEO write (Data.fs, logs) private to the owner.
 _LAUNCHER = """\
 import os, signal, sys
 parent, sig = int(sys.argv[1]), int(sys.argv[2])
@@ -283,6 +289,7 @@ except (OSError, AttributeError):
     pass
 if os.getppid() != parent:  # parent already gone
     sys.exit(1)
+os.umask(0o077)  # Data.fs, logs and caches: readable by their owner only
 os.execv(sys.argv[3], sys.argv[3:])
 """
 
@@ -403,6 +410,7 @@ def start_zeo(datafs, port=None, host=LOCALHOST, log=None, timeout=30):
     """Run `runzeo` on a FileStorage `datafs`; return a Server once it listens."""
     datafs = Path(datafs)
     datafs.parent.mkdir(parents=True, exist_ok=True)
+    datafs.parent.chmod(0o700)
     port = port or free_port(host)
     log = Path(log) if log else datafs.with_name('runzeo.log')
     proc = spawn([BIN / 'runzeo', '-a', f'{host}:{port}', '-f', datafs], log,

@@ -9,6 +9,7 @@
 Unit tests (tests/unit/) may not use them, and run before functional tests.
 """
 import atexit
+import os
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope='session')
 def zope(tmp_path_factory):
     from zopeserver import ZopeServer
+    # file: URLs (off by default) only inside this session's temporary
+    # directories, for this process and the server it starts
+    os.environ['ERP5SYNCML_FILE_URL_DIR'] = str(tmp_path_factory.getbasetemp())
     server = ZopeServer(tmp_path_factory.mktemp('zope'))
     # atexit as a second line of defence if the session is torn down abnormally.
     atexit.register(server.stop)

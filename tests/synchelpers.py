@@ -198,3 +198,17 @@ def sync_file(pair, app, client=None, max_rounds=50, duplicate=1):
             setSite(None)
             return sub.getReport()
     raise AssertionError('file synchronization did not finish: %r' % sub.getReport())
+
+
+def csrf_token(zope, site_id, tool='portal_synchronizations', user=None):
+    """The ``_authenticator`` value ``user`` (default: the Manager) gets in
+    the forms of ``tool`` on site ``site_id``."""
+    from AccessControl.SecurityManagement import getSecurityManager
+    from AccessControl.SecurityManagement import newSecurityManager
+    from Products.CMFActivity import csrf
+    with zope.app() as app:
+        if user is not None:
+            acl = app.acl_users
+            newSecurityManager(None, acl.getUser(user).__of__(acl))
+        assert getSecurityManager().getUser().getId() == (user or zope.user)
+        return csrf.token(app[site_id][tool])

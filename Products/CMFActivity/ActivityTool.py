@@ -16,6 +16,7 @@ from Products.CMFCore.utils import registerToolInterface
 from Products.PageTemplates.PageTemplateFile import PageTemplateFile
 from zope.interface import implementer
 
+from . import csrf
 from . import processing
 from .active import TOOL_ID
 from .active import current_user_ref
@@ -279,6 +280,7 @@ class ActivityTool(UniqueObject, PropertyManager, SimpleItem):
         own transaction as the user who queued it. Returns 'done', 'failed',
         'conflict' or 'skipped'.
         """
+        csrf.protect(self, REQUEST)
         transaction_manager_for(self).commit()
         result = processing.run_message(self, int(uid), force=True)
         return self._back(REQUEST, 'Message %s: %s' % (uid, result)) or result
@@ -287,6 +289,7 @@ class ActivityTool(UniqueObject, PropertyManager, SimpleItem):
     @requestmethod('POST')
     def manageCancel(self, uid, REQUEST=None):
         """Delete message ``uid`` (in the current transaction)."""
+        csrf.protect(self, REQUEST)
         store = self._getStore()
         uid = int(uid)
         if uid not in store:
@@ -298,6 +301,7 @@ class ActivityTool(UniqueObject, PropertyManager, SimpleItem):
     @requestmethod('POST')
     def manageRetry(self, uid, REQUEST=None):
         """Queue message ``uid`` again now, with its retry counts reset."""
+        csrf.protect(self, REQUEST)
         store = self._getStore()
         message = store.get(int(uid))
         if message is None:
@@ -311,6 +315,11 @@ class ActivityTool(UniqueObject, PropertyManager, SimpleItem):
         message.error = message.error_date = None
         message.not_before = time.time()
         return self._back(REQUEST, 'Message %s will be retried' % uid)
+
+    # no docstring: the Activities tab calls it, the web cannot
+    @security.public
+    def getCSRFToken(self):
+        return csrf.token(self)
 
     def _back(self, REQUEST, text):
         if REQUEST is not None:
@@ -351,6 +360,7 @@ class ActivityTool(UniqueObject, PropertyManager, SimpleItem):
     def manage_messages(self, invoke=None, retry=None, cancel=None,
                         uids=(), bulk=None, REQUEST=None):
         """Form handler of the Activities tab."""
+        csrf.protect(self, REQUEST)
         done = []
         if invoke is not None:
             done.append('%s: %s' % (invoke, self.manageInvoke(invoke)))

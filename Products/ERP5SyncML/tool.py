@@ -11,14 +11,16 @@ import logging
 from urllib.parse import quote
 
 from AccessControl import ClassSecurityInfo
+from AccessControl import Unauthorized
+from AccessControl import getSecurityManager
 from AccessControl.class_init import InitializeClass
 from AccessControl.requestmethod import requestmethod
 from BTrees.OOBTree import OOBTree
 from OFS.SimpleItem import SimpleItem
+from Products.CMFActivity import csrf
 from Products.CMFCore.utils import UniqueObject
 from Products.CMFCore.utils import registerToolInterface
 from Products.PageTemplates.PageTemplateFile import PageTemplateFile
-from zExceptions import BadRequest
 from zope.interface import implementer
 
 from .domain import conflict as conflicts
@@ -26,6 +28,7 @@ from .domain import delivery
 from .domain import dispatch
 from .domain import fields
 from .domain import reports
+from .domain import weborigin
 from .domain.authentication import authenticate
 from .domain.journal import ChangeJournal
 from .domain.publication import Publication
@@ -35,10 +38,10 @@ from .interfaces import ISynchronizationTool
 from .permissions import ManagePortal
 from .permissions import ResolveConflicts
 from .permissions import Synchronize
+from .syncml.errors import ProtocolError
 
 logger = logging.getLogger('Products.ERP5SyncML')
 
-MAX_REQUEST_SIZE = 32 * 1024 * 1024
 SYNCML_CONTENT_TYPE = 'application/vnd.syncml+xml; charset=utf-8'
 
 
@@ -81,6 +84,11 @@ class SynchronizationTool(UniqueObject, SimpleItem):
     security.declareProtected(ManagePortal, 'reportTemplate')
     reportTemplate = PageTemplateFile('www/report', globals())
 
+    # no docstring: templates call it, the web cannot
+    @security.public
+    def getCSRFToken(self):
+        return csrf.token(self)
+
     @security.private
     def _redirect(self, RESPONSE, tab, message):
         if RESPONSE is not None:
@@ -99,6 +107,7 @@ class SynchronizationTool(UniqueObject, SimpleItem):
                               query='objectValues', xml_mapping='asXML',
                               gpg_key='', REQUEST=None, RESPONSE=None, **kw):
         """Add a publication (on the master)."""
+        csrf.protect(self, REQUEST)
         pub = fields.add(self._publications, Publication, id, REQUEST, kw,
                          publication_url=publication_url, query=query,
                          destination_path=destination_path,
@@ -113,6 +122,7 @@ class SynchronizationTool(UniqueObject, SimpleItem):
                                xml_mapping='asXML', gpg_key='', REQUEST=None,
                                RESPONSE=None, **kw):
         """Add a subscription (on a client)."""
+        csrf.protect(self, REQUEST)
         sub = fields.add(self._subscriptions, Subscription, id, REQUEST, kw,
                          publication_url=publication_url, query=query,
                          subscription_url=subscription_url,
@@ -125,43 +135,50 @@ class SynchronizationTool(UniqueObject, SimpleItem):
     @security.protected(ManagePortal)
     def manage_editPublication(self, id, REQUEST=None, RESPONSE=None, **kw):
         """Change a publication's fields."""
+        csrf.protect(self, REQUEST)
         fields.edit(self._getPublication(id), REQUEST, kw)
         self._changed(RESPONSE, 'managePublications', 'Publication %s changed' % id)
 
     @security.protected(ManagePortal)
     def manage_editSubscription(self, id, REQUEST=None, RESPONSE=None, **kw):
         """Change a subscription's fields (an empty password keeps the old one)."""
+        csrf.protect(self, REQUEST)
         fields.edit(self._getSubscription(id), REQUEST, kw)
         self._changed(RESPONSE, 'manageSubscriptions', 'Subscription %s changed' % id)
 
     @security.protected(ManagePortal)
-    def manage_deletePublication(self, id, RESPONSE=None):
+    def manage_deletePublication(self, id, REQUEST=None, RESPONSE=None):
         """Delete a publication and everything known of its subscribers."""
+        csrf.protect(self, REQUEST)
         del self._publications[self._getPublication(id).getId()]
         self._changed(RESPONSE, 'managePublications', 'Publication %s deleted' % id)
 
     @security.protected(ManagePortal)
-    def manage_deleteSubscription(self, id, RESPONSE=None):
+    def manage_deleteSubscription(self, id, REQUEST=None, RESPONSE=None):
         """Delete a subscription."""
+        csrf.protect(self, REQUEST)
         del self._subscriptions[self._getSubscription(id).getId()]
         self._changed(RESPONSE, 'manageSubscriptions', 'Subscription %s deleted' % id)
 
     @security.protected(ManagePortal)
-    def manage_resetPublication(self, id, RESPONSE=None):
+    def manage_resetPublication(self, id, REQUEST=None, RESPONSE=None):
         """Forget all subscribers: their next syncs are slow syncs."""
+        csrf.protect(self, REQUEST)
         self._getPublication(id).reset()
         self._redirect(RESPONSE, 'managePublications', 'Publication %s reset' % id)
 
     @security.protected(ManagePortal)
-    def manage_resetSubscription(self, id, RESPONSE=None):
+    def manage_resetSubscription(self, id, REQUEST=None, RESPONSE=None):
         """Forget signatures and anchors: the next sync is a slow sync."""
+        csrf.protect(self, REQUEST)
         self._getSubscription(id).reset()
         self._redirect(RESPONSE, 'manageSubscriptions', 'Subscription %s reset' % id)
 
     @security.protected(Synchronize)
-    def manage_syncSubscription(self, id, RESPONSE=None):
+    def manage_syncSubscription(self, id, REQUEST=None, RESPONSE=None):
         """The Sync button: start a session (the activity queue sends it)."""
-        self.SubSync(id)
+        csrf.protect(self, REQUEST)
+        self.SubSync(id, REQUEST=REQUEST)
         self._redirect(RESPONSE, 'manageSubscriptions',
                        'Synchronization of %s started: the activity queue runs it' % id)
 
@@ -192,14 +209,14 @@ class SynchronizationTool(UniqueObject, SimpleItem):
     def _getPublication(self, id):
         pub = self.getPublication(id)
         if pub is None:
-            raise BadRequest('no publication %r' % id)
+            raise fields.bad_request('no publication %r' % (id,))
         return pub
 
     @security.private
     def _getSubscription(self, id):
         sub = self.getSubscription(id)
         if sub is None:
-            raise BadRequest('no subscription %r' % id)
+            raise fields.bad_request('no subscription %r' % (id,))
         return sub
 
     @security.protected(ManagePortal)
@@ -227,18 +244,24 @@ class SynchronizationTool(UniqueObject, SimpleItem):
 
     # -- entry points of SyncML messages
     @security.protected(Synchronize)
-    def SubSync(self, id, msg=None):
+    def SubSync(self, id, msg=None, REQUEST=None):
         """Client entry point: without ``msg``, start a session; with the
-        master's message, process it and send our answer."""
+        master's message, process it and send our answer (a Manager only:
+        our answer goes out with the stored credentials)."""
+        csrf.protect(self, REQUEST)
         sub = self._getSubscription(id)
         if msg is None:
             return dispatch.start_session(sub)
+        if not getSecurityManager().checkPermission(ManagePortal, self):
+            raise Unauthorized('only a Manager may hand a message to a'
+                               ' subscription')
         return dispatch.receive_for_subscription(sub, msg)
 
     @security.protected(Synchronize)
-    def PubSync(self, id, msg=None):
+    def PubSync(self, id, msg=None, REQUEST=None):
         """Master entry point for a message that did not come by HTTP (mail,
         file): process it and send the answer back to the client's URL."""
+        csrf.protect(self, REQUEST)
         pub = self._getPublication(id)
         if msg is None:
             return None
@@ -248,21 +271,30 @@ class SynchronizationTool(UniqueObject, SimpleItem):
     @security.public
     def readResponse(self, text=None, sync_id=None, REQUEST=None, RESPONSE=None):
         """SyncML over HTTP: POST a message (raw body, or form field ``text``);
-        the answer is the response body."""
-        if REQUEST is not None and text is None:
-            text = dispatch.request_body(REQUEST, MAX_REQUEST_SIZE)
-        message = dispatch.decode_or_refuse(text)
+        the answer is the response body (SyncML; plain text when the body
+        is not a SyncML message)."""
+        try:
+            weborigin.check(REQUEST)
+            text = dispatch.message_text(text, REQUEST)
+            message = dispatch.decode(text)
+        except (dispatch.Refused, ProtocolError) as exc:
+            logger.warning('readResponse: request refused: %s', exc)
+            return weborigin.plain_error(RESPONSE, getattr(exc, 'status', 400),
+                                         'bad SyncML message: %s' % exc)
         authenticate(self, message, REQUEST)
         sub = dispatch.subscription_for(self, message)
         if sub is not None:
-            dispatch.receive_for_subscription(sub, text)
-            reply = b''
+            reply = dispatch.refuse_for_subscription(sub, message)
         else:
-            publication = self._getPublication(sync_id) if sync_id else None
-            reply = dispatch.serve(self, message, publication=publication,
-                                   size=len(text))
+            publication = self.getPublication(sync_id) if sync_id else None
+            if sync_id and publication is None:
+                reply = dispatch.refusal(message, 404, 'no publication %r' % sync_id)
+            else:
+                reply = dispatch.serve_or_refuse(self, message, publication,
+                                                 size=len(text))
         if RESPONSE is not None:
             RESPONSE.setHeader('Content-Type', SYNCML_CONTENT_TYPE)
+            RESPONSE.setHeader('X-Content-Type-Options', 'nosniff')
         return reply
 
     @security.private
@@ -286,8 +318,9 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         return dispatch.process(self, data)
 
     @security.protected(Synchronize)
-    def sync(self):
+    def sync(self, REQUEST=None):
         """Start every subscription (for a cron job or the tic loop)."""
+        csrf.protect(self, REQUEST)
         return delivery.start_due_sessions(self)
 
     # -- reports and conflicts
@@ -319,9 +352,11 @@ class SynchronizationTool(UniqueObject, SimpleItem):
 
     @security.protected(ResolveConflicts)
     def manage_resolveConflict(self, publication, subscriber, gid, choice,
-                               property_id=None, path='', RESPONSE=None):
+                               property_id=None, path='', REQUEST=None,
+                               RESPONSE=None):
         """Resolve one conflict (``property_id`` given) or all conflicts of an
         object and client; ``choice`` is 'publisher' or 'subscriber'."""
+        csrf.protect(self, REQUEST)
         conflicts.resolve_chosen(self, publication, subscriber, gid, choice,
                                  property_id, path)
         self._redirect(RESPONSE, 'manageConflicts', 'Conflict resolved: %s value kept'
@@ -340,6 +375,7 @@ class SynchronizationTool(UniqueObject, SimpleItem):
                                 REQUEST=None, RESPONSE=None):
         """Make the copy of an object in conflict with the client's values
         (POST), to compare both versions."""
+        csrf.protect(self, REQUEST)
         conflicts.find_conflicts(self, publication, subscriber,
                                  gid)[0].makeSubscriberDocument()
         if RESPONSE is not None:

@@ -82,6 +82,7 @@ def test_only_managers_may_tic(zope, site_id):
 
 
 def test_failure_goes_to_error_state_and_shows_in_zmi(zope, site_id):
+    import synchelpers
     with zope.app() as app:
         tool = app[site_id].portal_activities
         tool.max_retries = 1
@@ -102,7 +103,8 @@ def test_failure_goes_to_error_state_and_shows_in_zmi(zope, site_id):
 
     # cancel it from the ZMI form
     status, headers, _ = zope.http(
-        'POST', f'{tool_url}/manage_messages', data={'cancel:int': str(uid)})
+        'POST', f'{tool_url}/manage_messages', data={'cancel:int': str(uid), '_authenticator': synchelpers.csrf_token(
+            zope, site_id, 'portal_activities')})
     assert status == 302
     with zope.app() as app:
         assert app[site_id].portal_activities.countMessage() == 0

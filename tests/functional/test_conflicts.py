@@ -11,6 +11,7 @@ from synchelpers import make_sites
 from synchelpers import run_until_done
 from synchelpers import start_first_exchange
 from synchelpers import sync
+from synchelpers import csrf_token
 
 pytestmark = pytest.mark.functional
 
@@ -217,6 +218,7 @@ def test_conflicts_tab_renders_and_buttons_work(zope):
         transaction.abort()
     query = '&'.join('%s=%s' % kv for kv in form.items())
     assert zope.http('GET', base + '/manage_makeConflictCopy?' + query)[0] == 403
+    form['_authenticator'] = csrf_token(zope, pair.master)
     status, headers, _b = zope.http('POST', base + '/manage_makeConflictCopy', data=form)
     assert status == 302 and 'manageConflictDocuments' in headers['location']
     status, _h, body = zope.http('GET', base + '/manageConflictDocuments?' + query)

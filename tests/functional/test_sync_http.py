@@ -14,6 +14,7 @@ from synchelpers import run_until_done
 from synchelpers import start_first_exchange
 from synchelpers import subscription_report
 from synchelpers import sync
+from synchelpers import csrf_token
 
 pytestmark = pytest.mark.functional
 
@@ -406,7 +407,7 @@ def test_another_zope_process_on_the_same_database_runs_the_queue(zope):
         add_person(app, pair.master, 'p', title='through another node')
     status, _h, _b = zope.http(
         'POST', '/%s/portal_synchronizations/manage_syncSubscription' % pair.client,
-        data={'id': pair.pub_id})
+        data={'id': pair.pub_id, '_authenticator': csrf_token(zope, pair.client)})
     assert status == 302
     for _ in range(20):
         with zope.app() as app:

@@ -25,6 +25,7 @@ from Products.ERP5SyncML.domain.subscription import SYNC_MODES
 from Products.ERP5SyncML.domain.subscription import Subscription
 
 from synchelpers import add_person
+from synchelpers import csrf_token
 from synchelpers import make_sites
 from synchelpers import run_until_done
 
@@ -112,6 +113,10 @@ def post(zope, site_id, method, pairs, auth=True):
     """POST form pairs to the tool (``method`` '' for the tool itself, as
     the edit forms do)."""
     path = tool_path(site_id) + ('/' + method if method else '')
+    user = auth[0] if isinstance(auth, tuple) else None
+    if auth:
+        pairs = list(pairs) + [('_authenticator',
+                                csrf_token(zope, site_id, user=user))]
     return zope.http('POST', path, data=urllib.parse.urlencode(pairs).encode(),
                      auth=auth,
                      headers={'Content-Type': 'application/x-www-form-urlencoded'})
@@ -239,6 +244,8 @@ def rendered_forms(body):
         for c in controls:
             if c['type'] == 'submit':
                 buttons.append(c['name'])
+            elif c['name'] == '_authenticator':
+                continue  # the CSRF token: post() adds the user's own
             elif c['name']:
                 value = c['value']
                 if c['type'] == 'select':

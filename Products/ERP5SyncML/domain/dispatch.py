@@ -11,11 +11,13 @@ from AccessControl import Unauthorized
 from AccessControl import getSecurityManager
 from zExceptions import BadRequest
 
+from .. import settings
 from ..permissions import Synchronize
 from ..syncml import codec
 from ..syncml import model
 from ..syncml.errors import ProtocolError
 from . import delivery
+from .fields import bad_request
 from .engine import ClientEngine
 from .engine import ServerEngine
 
@@ -34,15 +36,56 @@ def decode(data):
     return codec.decode(as_bytes(data))
 
 
+class Refused(Exception):
+    """A request refused before its message could be read: ``status`` is
+    the HTTP status of the plain-text answer."""
+
+    def __init__(self, text, status=400):
+        Exception.__init__(self, text)
+        self.status = status
+
+
 def request_body(request, max_size):
-    """The raw body of an HTTP request carrying a SyncML message."""
+    """The raw body of an HTTP request carrying a SyncML message; Refused
+    when there is none or it is larger than ``max_size``."""
     length = request.get_header('Content-Length')
-    if length and int(length) > max_size:
-        raise BadRequest('message larger than %d bytes' % max_size)
+    try:
+        length = int(length) if length else None
+    except ValueError:
+        raise Refused('bad Content-Length') from None
+    if length is not None and length > max_size:
+        raise Refused('message larger than %d bytes' % max_size, 413)
     body = request.get('BODY')
     if not body:
-        raise BadRequest('no SyncML message in the request')
+        raise Refused('no SyncML message in the request')
+    if len(body) > max_size:
+        raise Refused('message larger than %d bytes' % max_size, 413)
     return body
+
+
+def message_text(text, request):
+    """The message of an HTTP request: the form field ``text`` or the raw
+    body, refused when larger than the settings allow (much smaller
+    before the sender is known, so an anonymous request cannot make the
+    site parse a big body)."""
+    user = getSecurityManager().getUser()
+    anonymous = user is None or user.getUserName() == 'Anonymous User'
+    max_size = settings.max_message_size(anonymous=anonymous)
+    if text is None:
+        if request is None:
+            raise Refused('no SyncML message in the request')
+        return request_body(request, max_size)
+    if len(text) > max_size:
+        raise Refused('message larger than %d bytes' % max_size, 413)
+    return text
+
+
+def refusal(message, code, reason):
+    """The SyncML answer refusing ``message`` as a whole with ``code``."""
+    logger.warning('message %s from %s refused (%d): %s',
+                   message.header.msg_id, message.header.source.uri, code,
+                   reason)
+    return codec.encode(model.error_reply(message, code))
 
 
 def decode_or_refuse(data):
@@ -51,7 +94,7 @@ def decode_or_refuse(data):
         return decode(data)
     except ProtocolError as exc:
         logger.warning('bad SyncML message refused: %s', exc)
-        raise BadRequest('bad SyncML message: %s' % exc)
+        raise bad_request('bad SyncML message: %s' % exc)
 
 
 # -- client side -----------------------------------------------------------
@@ -118,12 +161,13 @@ def publication_for(tool, message):
             pub = tool.getPublication(name)
             if pub is not None:
                 return pub, alert
-        raise BadRequest('no publication %s on this site' % ', '.join(names))
+        raise bad_request('no publication %s on this site' % ', '.join(names))
     source = message.header.source.uri
     for pub in tool.getPublicationList():
         if pub.getSubscriber(source) is not None:
             return pub, None
-    raise BadRequest('no session for %s: a session starts with an Alert' % source)
+    raise bad_request('no session for %s: a session starts with an Alert'
+                      % source)
 
 
 def serve(tool, message, publication=None, size=0):
@@ -139,7 +183,7 @@ def serve(tool, message, publication=None, size=0):
     subscriber = pub.getSubscriber(source)
     if subscriber is None:
         if alert is None:
-            raise BadRequest('unknown subscriber %s' % source)
+            raise bad_request('unknown subscriber %s' % source)
         subscriber = pub.addSubscriber(source)
         logger.info('publication %s: new subscriber %s', pub.getId(), source)
     subscriber.user_id = getSecurityManager().getUser().getId()
@@ -153,12 +197,36 @@ def serve(tool, message, publication=None, size=0):
         return engine.error_reply(message, exc)
 
 
+def serve_or_refuse(tool, message, publication=None, size=0):
+    """``serve`` for a peer that speaks SyncML: a message refused as a
+    whole (no such publication, no session, unknown subscriber, not
+    allowed) gets a SyncML Status instead of an HTML error page."""
+    try:
+        return serve(tool, message, publication=publication, size=size)
+    except (BadRequest, Unauthorized) as exc:
+        return refusal(message, 403 if isinstance(exc, Unauthorized) else 404,
+                       exc)
+
+
+def refuse_for_subscription(sub, message):
+    """The answer to a message sent to subscription ``sub`` by someone
+    else than its master over HTTP: the client only takes its master's
+    answers to its own requests (they never come through here), so this
+    one is refused and changes nothing."""
+    return refusal(message, 403, 'unsolicited message for subscription %s'
+                   % sub.getId())
+
+
 def serve_and_answer(tool, message, publication=None):
     """``serve`` a message that did not come by HTTP; the answer goes back
-    through the activity queue to the client's (file, mail) URL."""
+    through the activity queue to the URL of the subscriber the message
+    came from, as registered by the master (file, mail)."""
     reply = serve(tool, message, publication=publication)
     if reply is not None:
-        delivery.queue_reply(tool, message.header.source.uri, reply)
+        pub, _alert = publication_for(tool, message)
+        subscriber = pub.getSubscriber(message.header.source.uri)
+        if subscriber is not None:
+            delivery.queue_reply(tool, subscriber.subscription_url, reply)
     return reply
 
 

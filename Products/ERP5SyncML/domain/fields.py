@@ -1,8 +1,15 @@
 """Configuration fields of publications and subscriptions, from Python
 keywords or a ZMI form post."""
 import contextlib
+import html
 
 from zExceptions import BadRequest
+
+
+def bad_request(text):
+    """A BadRequest whose text may quote user input: Zope shows it on an
+    HTML page as it is, so it is escaped here."""
+    return BadRequest(html.escape(text))
 
 #: fields the add methods take as named arguments
 NAMED = ('id', 'publication_url', 'subscription_url', 'destination_path',
@@ -28,7 +35,7 @@ def checked(klass, kw):
     names = _names(klass)
     unknown = set(kw) - names - {'REQUEST', 'submit'}
     if unknown:
-        raise BadRequest('unknown field(s): %s' % ', '.join(sorted(unknown)))
+        raise bad_request('unknown field(s): %s' % ', '.join(sorted(unknown)))
     return {k: v for k, v in kw.items() if k in names}
 
 
@@ -38,7 +45,7 @@ def new_id(id, container):
     if not id:
         raise BadRequest('an id is required')
     if id in container:
-        raise BadRequest('the id %r is already used' % id)
+        raise bad_request('the id %r is already used' % id)
     return id
 
 
@@ -48,7 +55,7 @@ def bad_values():
     try:
         yield
     except (TypeError, ValueError) as exc:
-        raise BadRequest(str(exc)) from None
+        raise bad_request(str(exc)) from None
 
 
 def destination_prefixes(domains):

@@ -35,7 +35,17 @@ def get_transport(url):
         from . import mailto
         return mailto.send
     raise TransportError('no transport for URL %r (use http, https, file or mailto)'
-                         % url)
+                         % url, retry=False)
+
+
+def check_url(url):
+    """TransportError unless messages may be sent to ``url`` (a file: URL
+    only in the directory the settings allow)."""
+    transport = get_transport(url)
+    if scheme_of(url) == 'file':
+        from . import file
+        file.path_of(url)
+    return transport
 
 
 def send(url, data, login=None, password=None, **kw):
