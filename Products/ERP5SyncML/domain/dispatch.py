@@ -12,6 +12,7 @@ from AccessControl import getSecurityManager
 from zExceptions import BadRequest
 
 from .. import settings
+from .. import transports
 from ..permissions import Synchronize
 from ..syncml import codec
 from ..syncml import model
@@ -221,6 +222,12 @@ def serve_and_answer(tool, message, publication=None):
     """``serve`` a message that did not come by HTTP; the answer goes back
     through the activity queue to the URL of the subscriber the message
     came from, as registered by the master (file, mail)."""
+    try:
+        # before anything is applied: the answer could not be delivered
+        transports.check_url(message.header.source.uri)
+    except transports.TransportError as exc:
+        raise bad_request('no answer can go to %s: %s'
+                          % (message.header.source.uri, exc)) from None
     reply = serve(tool, message, publication=publication)
     if reply is not None:
         pub, _alert = publication_for(tool, message)

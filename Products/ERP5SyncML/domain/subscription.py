@@ -1,4 +1,6 @@
 """Subscriptions: a client's copy of a master's publication."""
+import secrets
+
 from AccessControl import ClassSecurityInfo
 from AccessControl.class_init import InitializeClass
 
@@ -47,8 +49,11 @@ class Subscription(SyncDomain):
         return ('sub', self.getId())
 
     def nextSessionId(self):
+        """A new session id: random, so that nobody can guess the id of a
+        running session and forge a message of it (``session_counter``
+        still counts the sessions)."""
         self.session_counter += 1
-        return self.session_counter
+        return secrets.token_hex(8)
 
     def getSyncModeTitle(self):
         return dict(SYNC_MODES).get(self.sync_mode, str(self.sync_mode))
