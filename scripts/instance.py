@@ -305,7 +305,8 @@ def spawn(argv, log_path, env=None, death_signal=signal.SIGINT):
         argv[0] = shutil.which(argv[0]) or argv[0]
     launcher = [sys.executable, '-c', _LAUNCHER, str(os.getpid()),
                 str(int(death_signal))]
-    log = open(log_path, 'ab')
+    log = os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                            0o600), 'ab')
     try:
         return subprocess.Popen(
             launcher + argv, stdout=log, stderr=subprocess.STDOUT,
