@@ -318,9 +318,10 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         return dispatch.process(self, data)
 
     @security.protected(Synchronize)
+    @requestmethod('POST')
     def sync(self, REQUEST=None):
-        """Start every subscription (for a cron job or the tic loop)."""
-        csrf.protect(self, REQUEST)
+        """Start every subscription (POST, for a cron job or the tic loop:
+        no form token, it changes no configuration)."""
         return delivery.start_due_sessions(self)
 
     # -- reports and conflicts

@@ -17,6 +17,7 @@ from synchelpers import folder_xml
 from synchelpers import make_sites
 from synchelpers import run_queues
 from synchelpers import sync
+from synchelpers import csrf_token
 
 pytestmark = pytest.mark.functional
 
@@ -214,7 +215,7 @@ def test_deleting_one_publication_leaves_the_other_working(zope):
     sync_domain(d, 'beta')
     status, _h, body = zope.http(
         'POST', '/%s/portal_synchronizations/manage_deletePublication' % d.master,
-        data={'id': d.ids['alpha']})
+        data={'id': d.ids['alpha'], '_authenticator': csrf_token(zope, d.master)})
     assert status == 302, body[:500]
     with zope.app() as app:
         tool = app[d.master].portal_synchronizations
@@ -253,7 +254,7 @@ def test_deleting_one_subscription_leaves_the_other_working(zope):
     sync_domain(d, 'beta')
     status, _h, _b = zope.http(
         'POST', '/%s/portal_synchronizations/manage_deleteSubscription' % d.client,
-        data={'id': d.sub_ids['alpha']})
+        data={'id': d.sub_ids['alpha'], '_authenticator': csrf_token(zope, d.client)})
     assert status == 302
     with zope.app() as app:
         edit(app, d.client, 'beta', 'b1', title='b1 edited')

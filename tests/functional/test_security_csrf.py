@@ -46,7 +46,6 @@ ACTIONS = [
      {'publication_url': 'http://attacker.invalid/steal'}),
     ('client', 'manage_syncSubscription', {}),
     ('client', 'SubSync', {}),
-    ('client', 'sync', {}),
     ('client', 'manage_resetSubscription', {}),
     ('client', 'manage_deleteSubscription', {}),
     ('client', 'manage_addSubscription', {'id': 'Forged',
@@ -83,6 +82,16 @@ def test_forged_requests_are_refused_and_change_nothing(zope, pair, side, method
         status, _h, body = zope.http(verb, url, data=data)
         assert status == 403, (method, verb, status, body[:200])
         assert _snapshot(zope, pair) == before, (method, verb)
+
+
+def test_sync_of_every_subscription_is_post_only(zope, pair):
+    """``sync`` (for cron jobs: no token) changes no configuration; by GET
+    it is refused."""
+    before = _snapshot(zope, pair)
+    status, _h, _b = zope.http(
+        'GET', '/%s/portal_synchronizations/sync' % pair.client)
+    assert status in (403, 405)
+    assert _snapshot(zope, pair) == before
 
 
 def test_another_users_token_is_refused(zope, pair):

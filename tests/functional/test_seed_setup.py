@@ -4,6 +4,7 @@ from zope.component.hooks import setSite
 
 from synchelpers import Pair
 from synchelpers import run_until_done
+from synchelpers import csrf_token
 
 pytestmark = pytest.mark.functional
 
@@ -32,7 +33,8 @@ def test_seed_configuration_with_tic_loop(zope):
     # the Sync button, over HTTP, as a user would press it
     status, _h, body = zope.http(
         'POST', '/cps_client/portal_synchronizations/manage_syncSubscription',
-        data={'id': 'Repository'})
+        data={'id': 'Repository',
+              '_authenticator': csrf_token(zope, 'cps_client')})
     assert status in (200, 302), body
     pair = Pair(zope, 'cps', ['cps_client'], 'Repository', 'http')
     report = run_until_done(pair, 'cps_client')

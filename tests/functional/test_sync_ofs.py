@@ -24,6 +24,12 @@ PNG = (b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01'
 def test_ofs_objects_round_trip_and_edits_follow(zope):
     pair = make_sites(zope)
     with zope.app() as app:
+        # scripts and templates are code: each side must allow them
+        app[pair.master].portal_synchronizations.getPublication(
+            pair.pub_id).edit(allow_code_objects='yes')
+        app[pair.client].portal_synchronizations.getSubscription(
+            pair.pub_id).edit(allow_code_objects='yes')
+    with zope.app() as app:
         people = folder(app, pair.master)
         manage_addFolder(people, 'docs', title='Plain folder')
         docs = people['docs']

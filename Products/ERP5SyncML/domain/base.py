@@ -30,6 +30,10 @@ COMMON_FIELDS = (
     ('max_objects', 'Objects per message', 'int', DEFAULT_MAX_OBJECTS),
     ('max_message_size', 'Maximum message size (bytes)', 'int',
      DEFAULT_MAX_MESSAGE_SIZE),
+    ('allowed_types', 'Allowed types (portal or meta types the peer may'
+     ' create, comma-separated; empty: any)', 'string', ''),
+    ('allow_code_objects', 'Allow code objects (scripts, templates, DTML:'
+     ' "yes" to allow)', 'string', ''),
 )
 
 

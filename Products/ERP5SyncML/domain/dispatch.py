@@ -14,6 +14,7 @@ from zExceptions import BadRequest
 from .. import settings
 from .. import transports
 from ..permissions import Synchronize
+from ..conduit import policy
 from ..syncml import codec
 from ..syncml import model
 from ..syncml.errors import ProtocolError
@@ -86,7 +87,10 @@ def refusal(message, code, reason):
     logger.warning('message %s from %s refused (%d): %s',
                    message.header.msg_id, message.header.source.uri, code,
                    reason)
-    return codec.encode(model.error_reply(message, code))
+    reply = model.error_reply(message, code)
+    # the reason travels in the Status so the peer's report can say it
+    reply.commands[0].items = [model.Item(data=str(reason)[:200])]
+    return codec.encode(reply)
 
 
 def decode_or_refuse(data):
@@ -120,7 +124,8 @@ def receive_for_subscription(sub, msg, answer_to_us=False):
     engine = ClientEngine(sub)
     try:
         raw = as_bytes(msg)
-        data = engine.receive(decode(raw), size=len(raw))
+        with policy.applying(sub):
+            data = engine.receive(decode(raw), size=len(raw))
     except ProtocolError as exc:
         session = sub.session
         if answer_to_us and session is not None and session.running:
@@ -190,7 +195,8 @@ def serve(tool, message, publication=None, size=0):
     subscriber.user_id = getSecurityManager().getUser().getId()
     engine = ServerEngine(subscriber)
     try:
-        return engine.receive(message, alert=alert, size=size)
+        with policy.applying(subscriber):
+            return engine.receive(message, alert=alert, size=size)
     except ProtocolError as exc:
         # the peer parsed as SyncML: it gets its error as SyncML
         logger.warning('subscriber %s: message %s refused (%s): %s', source,

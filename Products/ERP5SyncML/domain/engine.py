@@ -203,6 +203,9 @@ class Side:
             reason = 'authentication refused by the peer (status %d)' % code
         else:
             reason = 'the peer ended the session: %s' % codes.describe(code)
+            said = [i.data for i in msg.header_status().items or () if i.data]
+            if said and isinstance(said[0], str):
+                reason += ' (%s)' % said[0][:200]
         self.fail(session, reason)
         return None
 

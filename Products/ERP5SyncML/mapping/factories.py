@@ -112,5 +112,19 @@ def createObject(container, object_id, portal_type, meta_type):
     if container._getOb(object_id, None) is not None:
         raise ValueError('%s already contains %r'
                          % ('/'.join(container.getPhysicalPath()), object_id))
+    from ..conduit.policy import check_new_object
+    check_new_object(object_id, portal_type,
+                     (meta_type, _content_meta_type(container, portal_type)))
     factory = getObjectFactory(portal_type, meta_type)
     return factory(container, object_id, portal_type, meta_type)
+
+
+def _content_meta_type(container, portal_type):
+    """The meta type the types tool makes for ``portal_type`` (the XML's
+    meta_type attribute is the peer's word only)."""
+    if not portal_type:
+        return ''
+    from Products.CMFCore.utils import getToolByName
+    types = getToolByName(container, 'portal_types', None)
+    info = types.getTypeInfo(portal_type) if types is not None else None
+    return getattr(info, 'content_meta_type', '') or ''
