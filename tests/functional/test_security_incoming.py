@@ -84,3 +84,24 @@ def test_only_the_allowed_types_are_created(zope):
     _edit_publication(zope, pair, allowed_types='Person, Folder')
     ids = _run_session(zope, pair, 'types2', [('a_folder', FOLDER)])
     assert ids == ['a_folder', 'a_person']
+
+
+def test_master_sends_only_what_the_sync_account_may_view(zope):
+    from Products.ERP5SyncML.permissions import Synchronize
+    from synchelpers import add_person
+    from synchelpers import sync
+    pair = make_sites(zope)
+    zope.add_user('viewer-syncer', 'viewer-pw', ['Member'])
+    with zope.app() as app:
+        master = app[pair.master]
+        master.manage_permission(Synchronize, ['Manager', 'Member'], acquire=False)
+        add_person(app, pair.master, 'public', title='for everyone')
+        secret = add_person(app, pair.master, 'secret', title='managers only')
+        secret.manage_permission('View', ['Manager'], acquire=False)
+        sub = app[pair.client].portal_synchronizations.getSubscription(pair.pub_id)
+        sub.edit(login='viewer-syncer', password='viewer-pw')
+    report = sync(pair)
+    assert report['status'] == 'finished', report
+    with zope.app() as app:
+        assert sorted(folder(app, pair.client).objectIds()) == ['public']
+        transaction.abort()

@@ -7,6 +7,8 @@ in a BTree set, never the objects or their XML.
 """
 import logging
 
+from AccessControl import getSecurityManager
+
 from ..syncml import codes
 from ..syncml import model as m
 from . import xmldata
@@ -68,6 +70,9 @@ class CommandFactory(SessionWork):
             if sig is None:
                 return None
             return self.delete(sig.gid)
+        if self.role == codes.SERVER and \
+                not getSecurityManager().checkPermission('View', obj):
+            return None  # the sync account may not see it: not sent
         gid = self.domain.getGidFromObject(obj)
         xml = xmldata.object_xml(self.domain, obj, gid)
         sig = self.sigs.get(gid)
