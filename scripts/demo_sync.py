@@ -7,6 +7,7 @@ user would press Sync in the ZMI.
 """
 import base64
 import json
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -73,9 +74,21 @@ def wait_for(client, timeout):
                        'loop running?' % timeout)
 
 
+def form_token(client, page):
+    """The ``_authenticator`` token of the forms of ``page``, as a browser
+    gets it (state changes want it)."""
+    match = re.search(r'name="_authenticator"\s+value="([0-9a-f]+)"',
+                      client.call(page).decode('utf-8'))
+    if match is None:
+        raise RuntimeError('no form token in %s' % page)
+    return match.group(1)
+
+
 def sync(client, timeout=180):
-    client.call('/cps_client/portal_synchronizations/manage_syncSubscription',
-                {'id': PUBLICATION})
+    tool = '/cps_client/portal_synchronizations'
+    token = form_token(client, tool + '/manageSubscriptions')
+    client.call(tool + '/manage_syncSubscription',
+                {'id': PUBLICATION, '_authenticator': token})
     return wait_for(client, timeout)
 
 

@@ -16,6 +16,7 @@ FAULT_TRIALS (trials per kind of kill, default 1) and FAULT_OBJECTS
 import json
 import os
 import random
+import re
 import threading
 import time
 import urllib.error
@@ -60,8 +61,12 @@ def report(node, site_id, pub_id):
 
 
 def press_sync(node, site_id, pub_id):
-    node.http('/%s/portal_synchronizations/manage_syncSubscription' % site_id,
-              {'id': pub_id})
+    tool = '/%s/portal_synchronizations' % site_id
+    page = node.http(tool + '/manageSubscriptions').decode('utf-8')
+    token = re.search(r'name="_authenticator"\s+value="([0-9a-f]+)"',
+                      page).group(1)
+    node.http(tool + '/manage_syncSubscription',
+              {'id': pub_id, '_authenticator': token})
 
 
 def run_trial(cluster, victim_name, index):
