@@ -18,7 +18,7 @@ VENV        := .venv
 VPY         := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 # Extra Debian packages go here (postfix, ...).
-APT_PACKAGES ?= gnupg libwbxml2-utils syncevolution syncevolution-http \
+APT_PACKAGES ?= gnupg postfix libwbxml2-utils syncevolution syncevolution-http \
 	syncevolution-libs syncevolution-dbus dbus python3-twisted python3-dbus \
 	python3-gi python3-openssl dbus-x11
 PYTEST_ARGS ?=
@@ -63,6 +63,7 @@ system-deps:
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
+		echo 'postfix postfix/main_mailer_type select Local only' | $(SUDO) debconf-set-selections; \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi

@@ -31,6 +31,7 @@ setup(
     entry_points={
         'console_scripts': [
             'zope_tic_loop = Products.CMFActivity.ticloop:main',
+            'sendMailToZope = Products.CMFMailIn.sendMailToZope:main',
         ],
     },
     classifiers=[

@@ -1,9 +1,18 @@
 """Products.CMFMailIn: portal_mailin, mail reception for Zope sites.
 
-Not implemented yet: the product is installed (so sites and profiles can
-name it) but registers nothing. Mail synchronization comes with it.
+``sendMailToZope.py`` (what a mail alias pipes into) POSTs each mail to
+``portal_mailin``, which parses it and calls the skin script
+``mail_received(theMail)``.
 """
 
 
 def initialize(context):
-    """Zope product initialisation (nothing to register yet)."""
+    """Zope product initialisation: the tool in the ZMI add menu."""
+    from .MailInTool import MailInTool
+    from .MailInTool import manage_addMailInTool
+    from .permissions import AddMailInTool
+    context.registerClass(
+        MailInTool,
+        permission=AddMailInTool,
+        constructors=(manage_addMailInTool,),
+        icon=None)

@@ -25,6 +25,7 @@ COMMON_FIELDS = (
     ('query', 'Query', 'string', 'objectValues'),
     ('xml_mapping', 'XML Mapping', 'string', 'asXML'),
     ('gpg_key', 'GPG key name', 'string', ''),
+    ('gpg_peer_key', 'GPG peer key', 'string', ''),
     ('conduit', 'Conduit', 'string', 'ERP5Conduit'),
     ('gid_generator', 'GID generator', 'string', ''),
     ('max_objects', 'Objects per message', 'int', DEFAULT_MAX_OBJECTS),
@@ -77,9 +78,7 @@ class SyncDomain(SimpleItem):
             elif ftype == 'string':
                 value = '' if value is None else str(value).strip()
             values[name] = value
-        if values.get('gpg_key'):
-            raise ValueError('GPG signing and encryption are not available yet: '
-                             'leave "GPG key name" empty')
+        self._checkGPG(values)
         # every value was checked: nothing is changed by a refused edit
         for name, value in values.items():
             setattr(self, name, value)
@@ -88,6 +87,18 @@ class SyncDomain(SimpleItem):
                               ('conduit', 'ERP5Conduit')):
             if name in known and not getattr(self, name):
                 setattr(self, name, default)
+
+    def _checkGPG(self, values):
+        # both keys or neither, and present in the keyring (transports.gpg)
+        if 'gpg_key' not in values and 'gpg_peer_key' not in values:
+            return
+        from ..transports import gpg
+        try:
+            gpg.check_config(values.get('gpg_key', getattr(self, 'gpg_key', '')),
+                             values.get('gpg_peer_key',
+                                        getattr(self, 'gpg_peer_key', '')))
+        except gpg.GPGError as exc:
+            raise ValueError(str(exc)) from None
 
     def getFieldValues(self):
         return [(name, title, getattr(self, name, default))

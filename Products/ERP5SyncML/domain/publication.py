@@ -37,7 +37,10 @@ class Publication(SyncDomain):
     """A folder the master shares with its clients."""
 
     meta_type = 'ERP5SyncML Publication'
-    fields = COMMON_FIELDS
+    fields = COMMON_FIELDS + (
+        # who may get answers by mail (mailto: publications only)
+        ('mail_subscribers', 'Mail subscribers (addresses or @domains)', 'string', ''),
+    )
     security = ClassSecurityInfo()
 
     def __init__(self, id, **kw):

@@ -49,6 +49,8 @@ TOOLS = {
     'portal_synchronizations': (
         'Products.ERP5SyncML.tool.SynchronizationTool',
         'Products.ERP5SyncML.interfaces.ISynchronizationTool'),
+    'portal_mailin': ('Products.CMFMailIn.MailInTool.MailInTool',
+                      'Products.CMFMailIn.interfaces.IMailInTool'),
 }
 
 
@@ -80,8 +82,8 @@ def install_tools(site, tool_ids=None):
     register them as local utilities of its site manager.
 
     ``tool_ids``: ids from ``TOOLS`` (default: all of them, that is
-    MailHost, portal_activities, portal_synchronizations). Existing objects
-    are kept (never replaced); a missing utility registration is added.
+    MailHost, portal_activities, portal_synchronizations, portal_mailin).
+    Existing objects are kept (never replaced); a missing utility registration is added.
     Unknown ids raise ValueError before anything changes. Returns the ids
     of the tools that were created.
     """
