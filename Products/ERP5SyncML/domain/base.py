@@ -94,9 +94,13 @@ class SyncDomain(SimpleItem):
             return
         from ..transports import gpg
         try:
+            # keys are looked up in the keyring only once we are in a tool
+            # (the keyring setting is acquired from the site)
             gpg.check_config(values.get('gpg_key', getattr(self, 'gpg_key', '')),
                              values.get('gpg_peer_key',
-                                        getattr(self, 'gpg_peer_key', '')))
+                                        getattr(self, 'gpg_peer_key', '')),
+                             home=gpg.gnupg_home(self),
+                             lookup=aq_parent(self) is not None)
         except gpg.GPGError as exc:
             raise ValueError(str(exc)) from None
 

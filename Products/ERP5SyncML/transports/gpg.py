@@ -6,9 +6,11 @@ key ("GPG peer key"); every message it receives must be encrypted for its
 own key and signed by the peer's key, or it is refused before anything is
 applied. The message travels as an ASCII-armored OpenPGP message.
 
-The keyring is the directory named by the environment variable
-``ERP5SYNCML_GNUPGHOME`` (else ``GNUPGHOME``, else gpg's default,
-``~/.gnupg`` of the Zope process's user). Naming a key in the field is the
+The keyring is the directory named by a string property ``gnupg_home``
+found by acquisition from the publication/subscription (add it to the site,
+or to the Zope root, in the ZMI Properties tab), else by the environment
+variable ``ERP5SYNCML_GNUPGHOME``, else ``GNUPGHOME``, else gpg's default
+(``~/.gnupg`` of the user Zope runs as). Naming a key in the field is the
 trust decision: the keyring's owner-trust is not consulted.
 
 python-gnupg runs the system ``gpg`` without a shell, feeding data through
@@ -34,8 +36,11 @@ class GPGError(Exception):
     domain = None
 
 
-def gnupg_home():
-    """The keyring directory in use (None: gpg's default)."""
+def gnupg_home(domain=None):
+    """The keyring directory for ``domain`` (None: gpg's default)."""
+    value = getattr(domain, 'gnupg_home', None) if domain is not None else None
+    if isinstance(value, str) and value.strip():
+        return value.strip()
     for name in ENV_HOMES:
         value = os.environ.get(name)
         if value:
@@ -71,7 +76,7 @@ def key_fingerprints(name, secret=False, home=None):
     what = 'secret key' if secret else 'public key'
     if not keys:
         raise GPGError('no GPG %s %r in the keyring %s'
-                       % (what, name, gnupg_home() or home or '(default)'))
+                       % (what, name, home or gnupg_home() or '(default)'))
     if len(keys) > 1:
         raise GPGError('GPG key name %r names %d keys: use its fingerprint'
                        % (name, len(keys)))
@@ -83,9 +88,10 @@ def key_fingerprints(name, secret=False, home=None):
     return fprs
 
 
-def check_config(key, peer_key, home=None):
+def check_config(key, peer_key, home=None, lookup=True):
     """Validate the fields of a publication/subscription: both keys are set
-    or neither, our secret key and the peer's public key are in the keyring."""
+    or neither, and (``lookup``) our secret key and the peer's public key
+    are in the keyring."""
     key, peer_key = (key or '').strip(), (peer_key or '').strip()
     if not key and not peer_key:
         return
@@ -94,6 +100,8 @@ def check_config(key, peer_key, home=None):
     if not peer_key:
         raise GPGError('"GPG key name" needs "GPG peer key" (the key of the '
                        'other site, which signs what it sends)')
+    if not lookup:
+        return
     key_fingerprints(key, secret=True, home=home)
     key_fingerprints(peer_key, secret=False, home=home)
 
@@ -179,9 +187,10 @@ def uses_gpg(domain):
 
 def seal_for(domain, data):
     """``data`` as ``domain`` sends it: sealed when it has a GPG key."""
-    if not uses_gpg(domain):
+    if not uses_gpg(domain) or data is None:
         return data
-    return seal(data, domain.gpg_key, getattr(domain, 'gpg_peer_key', ''))
+    return seal(data, domain.gpg_key, getattr(domain, 'gpg_peer_key', ''),
+                home=gnupg_home(domain))
 
 
 def open_for(domain, data):
@@ -193,7 +202,8 @@ def open_for(domain, data):
                            'no "GPG key name"' % (getattr(domain, 'meta_type', ''),
                                                   domain.getId()))
         return data
-    return open_sealed(data, domain.gpg_key, getattr(domain, 'gpg_peer_key', ''))
+    return open_sealed(data, domain.gpg_key, getattr(domain, 'gpg_peer_key', ''),
+                       home=gnupg_home(domain))
 
 
 def open_for_any(domains, data):
