@@ -275,3 +275,37 @@ def _tamper(armored):
     line[5] = ord('A') if line[5] != ord('A') else ord('B')
     lines[i] = bytes(line)
     return b'\n'.join(lines)
+
+
+def test_gpg_over_http(zope, keyring):
+    from synchelpers import sync
+    home, _fprs = keyring
+    pair = make_sites(zope)
+    with zope.app() as app:
+        for site_id in (pair.master, pair.client):
+            app[site_id].manage_addProperty('gnupg_home', home, 'string')
+        add_person(app, pair.master, 'm1', title='été')
+        app[pair.master].portal_synchronizations.manage_editPublication(
+            pair.pub_id, gpg_key='master@test.invalid', gpg_peer_key='client@test.invalid')
+        app[pair.client].portal_synchronizations.manage_editSubscription(
+            pair.pub_id, gpg_key='client@test.invalid', gpg_peer_key='master@test.invalid')
+    report = sync(pair)
+    assert report['status'] == 'finished', report
+    with zope.app() as app:
+        assert folder_xml(app, pair.master) == folder_xml(app, pair.client)
+    # a plain message to the GPG publication is refused with HTTP 403
+    status, _h, body = zope.http('POST', '/%s/portal_synchronizations/readResponse'
+                                 % pair.master, data=b'<SyncML/>',
+                                 headers={'Content-Type': 'application/vnd.syncml+xml'})
+    assert status in (400, 403), body
+    # a client sealing for the wrong key: the master refuses it, both say why
+    with zope.app() as app:
+        app[pair.client].portal_synchronizations.manage_editSubscription(
+            pair.pub_id, gpg_peer_key='intruder@test.invalid')
+    report = sync(pair)
+    assert report['status'] == 'failed', report
+    assert 'encrypted for another key' in report['reason'], report
+    with zope.app() as app:
+        pub = app[pair.master].portal_synchronizations.getPublication(pair.pub_id)
+        assert pub.getReport()['status'] == 'refused'
+        transaction.abort()
