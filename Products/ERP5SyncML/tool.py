@@ -4,8 +4,8 @@ The tool stores the configuration, shows the ZMI tabs, handles their forms
 and receives messages (``readResponse`` over HTTP, ``SubSync`` and
 ``PubSync`` for mail and scripts). The work is done by the domain services:
 ``domain.dispatch`` (decode and route a message), ``domain.delivery``
-(queue and send), ``domain.authentication``, ``domain.reports`` and
-``domain.conflict``.
+(queue and send), ``domain.sealing`` (GPG), ``domain.authentication``,
+``domain.reports`` and ``domain.conflict``.
 """
 import logging
 from urllib.parse import quote
@@ -29,6 +29,7 @@ from .domain import dispatch
 from .domain import fields
 from .domain import reports
 from .domain import weborigin
+from .domain import sealing
 from .domain.authentication import authenticate
 from .domain.journal import ChangeJournal
 from .domain.publication import Publication
@@ -244,12 +245,15 @@ class SynchronizationTool(UniqueObject, SimpleItem):
 
     # -- entry points of SyncML messages
     @security.protected(Synchronize)
-    def SubSync(self, id, msg=None, REQUEST=None):
+    def SubSync(self, id, msg=None, REQUEST=None, bounce=None):
         """Client entry point: without ``msg``, start a session; with the
         master's message, process it and send our answer (a Manager only:
-        our answer goes out with the stored credentials)."""
+        our answer goes out with the stored credentials); ``bounce``: a
+        mail of ours came back (see delivery.bounced)."""
         csrf.protect(self, REQUEST)
         sub = self._getSubscription(id)
+        if bounce is not None:
+            return delivery.bounced(sub, bounce)
         if msg is None:
             return dispatch.start_session(sub)
         if not getSecurityManager().checkPermission(ManagePortal, self):
@@ -258,15 +262,14 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         return dispatch.receive_for_subscription(sub, msg)
 
     @security.protected(Synchronize)
-    def PubSync(self, id, msg=None, REQUEST=None):
+    def PubSync(self, id, msg=None, REQUEST=None, reply_id=None):
         """Master entry point for a message that did not come by HTTP (mail,
-        file): process it and send the answer back to the client's URL."""
+        file): the answer goes to the client's URL (by mail, for ``reply_id``)."""
         csrf.protect(self, REQUEST)
         pub = self._getPublication(id)
         if msg is None:
             return None
-        return dispatch.serve_and_answer(self, dispatch.decode_or_refuse(msg),
-                                         publication=pub)
+        return dispatch.serve_mail(self, msg, pub, reply_id)
 
     @security.public
     def readResponse(self, text=None, sync_id=None, REQUEST=None, RESPONSE=None):
@@ -276,11 +279,13 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         try:
             weborigin.check(REQUEST)
             text = dispatch.message_text(text, REQUEST)
-            message = dispatch.decode(text)
+            message = dispatch.open_and_decode(self, text, sync_id=sync_id)
         except (dispatch.Refused, ProtocolError) as exc:
             logger.warning('readResponse: request refused: %s', exc)
             return weborigin.plain_error(RESPONSE, getattr(exc, 'status', 400),
                                          'bad SyncML message: %s' % exc)
+        except sealing.Refused as exc:
+            return sealing.refused_over_http(None, exc, RESPONSE)
         authenticate(self, message, REQUEST)
         sub = dispatch.subscription_for(self, message)
         if sub is not None:
@@ -307,9 +312,9 @@ class SynchronizationTool(UniqueObject, SimpleItem):
                 sub, reply, answer_to_us=True))
 
     @security.private
-    def sendReply(self, url, data):
+    def sendReply(self, url, data, **kw):
         """Activity: deliver the master's answer to a file/mail client."""
-        delivery.send_reply(url, data)
+        delivery.send_reply(self, url, data, **kw)
 
     @security.private
     def processMessage(self, data):

@@ -13,6 +13,8 @@ import transaction
 from ZODB.POSException import ConflictError
 
 from .. import transports
+from . import sealing
+from .fields import bad_request
 
 logger = logging.getLogger('Products.ERP5SyncML')
 
@@ -52,9 +54,10 @@ def deliver_client_message(sub, data, attempt, session_id, receive):
                        ' dropped', sub.getId())
         return
     try:
-        reply = transports.send(sub.publication_url, data, login=sub.login,
-                                password=sub.password)
-    except transports.TransportError as exc:
+        reply = transports.send(sub.publication_url, sealing.seal(sub, data),
+                                login=sub.login, password=sub.password,
+                                **_mail_fields(sub, session))
+    except (transports.TransportError, sealing.Refused) as exc:
         if getattr(exc, 'retry', True) and attempt < SEND_ATTEMPTS:
             delay = RETRY_DELAY * attempt
             sub.setReport('retrying', '%s (attempt %d of %d, next in %ds)'
@@ -86,15 +89,61 @@ def deliver_client_message(sub, data, attempt, session_id, receive):
                                % (type(exc).__name__, exc))
 
 
-def queue_reply(tool, url, data):
+def _mail_fields(sub, session):
+    # what a mailto: message names: the site (MailHost, our address), the
+    # publication it is for, our id for the answer, the session for bounces
+    return dict(context=sub, sync_id=sub.getTargetDatabase(), reply_id=sub.getId(),
+                session_id=session.session_id)
+
+
+def queue_reply(tool, url, data, publication_id=None, sync_id=None):
     """Queue the master's answer to a client that is not waiting on an HTTP
-    request (file, mail)."""
+    request (file, mail); ``sync_id``: the client's id for its mail."""
     if not transports.is_request_response(url):
-        tool.activate(activity='SQLQueue').sendReply(url, data)
+        tool.activate(activity='SQLQueue').sendReply(
+            url, data, publication_id=publication_id, sync_id=sync_id)
 
 
-def send_reply(url, data):
-    transports.send(url, data)
+def send_reply(tool, url, data, publication_id=None, sync_id=None):
+    """Send the master's answer to ``url``, a registered subscriber of the
+    publication (never to an address a message merely names)."""
+    pub = tool.getPublication(publication_id) if publication_id else None
+    if pub is not None and pub.getSubscriber(url) is None:
+        logger.warning('publication %s: answer to unknown subscriber %s dropped',
+                       publication_id, url)
+        return
+    transports.send(url, data, context=pub if pub is not None else tool,
+                    sync_id=sync_id or publication_id, reply_id=publication_id)
+
+
+def check_subscriber_url(pub, url):
+    """BadRequest unless ``pub`` may answer a new subscriber at ``url``
+    (by mail: only addresses the publication allows, never an open relay)."""
+    if transports.scheme_of(url) == 'mailto':
+        from ..transports import mailto
+        ok, reason = mailto.subscriber_allowed(pub, url)
+        if not ok:
+            raise bad_request(reason)
+
+
+def bounced(sub, report):
+    """A mail of subscription ``sub`` came back undelivered (``report``: the
+    delivery report as portal_mailin parsed it). The session it belongs to
+    fails with the mail server's reason; a report about another session
+    (or a forged one without our session id) is only logged."""
+    from .engine import ClientEngine
+    headers = report.get('headers') or {}
+    reason = 'the mail to %s bounced: %s' % (
+        report.get('recipient') or 'the master',
+        report.get('reason') or report.get('status') or 'no reason given')
+    session = sub.session
+    if report.get('action', 'failed') == 'failed' and session is not None and \
+            session.running and headers.get('x-erp5syncml-session') == session.session_id:
+        ClientEngine(sub).fail(session, reason)
+        return reason
+    logger.warning('subscription %s: %s (not a mail of the running session)',
+                   sub.getId(), reason)
+    return None
 
 
 def start_due_sessions(tool, now=None, stale_after=3600):

@@ -20,6 +20,7 @@ from ..syncml import model
 from ..syncml.errors import ProtocolError
 from . import delivery
 from .fields import bad_request
+from . import sealing
 from .engine import ClientEngine
 from .engine import ServerEngine
 
@@ -102,6 +103,25 @@ def decode_or_refuse(data):
         raise bad_request('bad SyncML message: %s' % exc)
 
 
+def open_and_decode(tool, data, publication=None, sync_id=None, decoder=decode):
+    """``decoder`` (``decode`` or ``decode_or_refuse``) for a message that
+    may be GPG sealed for a publication of ``tool`` (``publication``, or its
+    id ``sync_id``: the one it must be for); sealing.Refused when it fails
+    that publication's GPG rules."""
+    if publication is None and sync_id:
+        publication = tool.getPublication(sync_id)
+    raw, opened_by = sealing.open_for_master(tool, as_bytes(data), publication)
+    message = decoder(raw)
+    if subscription_for(tool, message) is None:
+        try:
+            pub = publication or publication_for(tool, message)[0]
+        except BadRequest:
+            pub = None  # ``serve`` says why, once the peer is authenticated
+        if pub is not None:
+            sealing.check_opened(pub, opened_by)
+    return message
+
+
 # -- client side -----------------------------------------------------------
 
 def start_session(sub):
@@ -123,13 +143,15 @@ def receive_for_subscription(sub, msg, answer_to_us=False):
     """
     engine = ClientEngine(sub)
     try:
-        raw = as_bytes(msg)
+        raw = sealing.open_for_subscription(sub, as_bytes(msg))
         with policy.applying(sub):
             data = engine.receive(decode(raw), size=len(raw))
-    except ProtocolError as exc:
+    except (ProtocolError, sealing.Refused) as exc:
         session = sub.session
         if answer_to_us and session is not None and session.running:
             engine.fail(session, 'bad message from the master: %s' % exc)
+        elif isinstance(exc, sealing.Refused):
+            sealing.record(sub, exc)
         else:
             logger.warning('subscription %s: message refused: %s',
                            sub.getId(), exc)
@@ -190,18 +212,20 @@ def serve(tool, message, publication=None, size=0):
     if subscriber is None:
         if alert is None:
             raise bad_request('unknown subscriber %s' % source)
+        delivery.check_subscriber_url(pub, source)
         subscriber = pub.addSubscriber(source)
         logger.info('publication %s: new subscriber %s', pub.getId(), source)
     subscriber.user_id = getSecurityManager().getUser().getId()
     engine = ServerEngine(subscriber)
     try:
         with policy.applying(subscriber):
-            return engine.receive(message, alert=alert, size=size)
+            reply = engine.receive(message, alert=alert, size=size)
     except ProtocolError as exc:
         # the peer parsed as SyncML: it gets its error as SyncML
         logger.warning('subscriber %s: message %s refused (%s): %s', source,
                        message.header.msg_id, int(exc.status), exc)
-        return engine.error_reply(message, exc)
+        reply = engine.error_reply(message, exc)
+    return sealing.seal(pub, reply)
 
 
 def serve_or_refuse(tool, message, publication=None, size=0):
@@ -224,10 +248,11 @@ def refuse_for_subscription(sub, message):
                    % sub.getId())
 
 
-def serve_and_answer(tool, message, publication=None):
+def serve_and_answer(tool, message, publication=None, reply_id=None):
     """``serve`` a message that did not come by HTTP; the answer goes back
     through the activity queue to the URL of the subscriber the message
-    came from, as registered by the master (file, mail)."""
+    came from, as registered by the master (file, mail; ``reply_id``: the
+    client's subscription id, named in a mail answer)."""
     try:
         # before anything is applied: the answer could not be delivered
         transports.check_url(message.header.source.uri)
@@ -239,8 +264,21 @@ def serve_and_answer(tool, message, publication=None):
         pub, _alert = publication_for(tool, message)
         subscriber = pub.getSubscriber(message.header.source.uri)
         if subscriber is not None:
-            delivery.queue_reply(tool, subscriber.subscription_url, reply)
+            delivery.queue_reply(tool, subscriber.subscription_url, reply,
+                                 publication_id=pub.getId(), sync_id=reply_id)
     return reply
+
+
+def serve_mail(tool, msg, publication, reply_id=None):
+    """PubSync: serve the raw message ``msg`` for ``publication``; one
+    refused by GPG is recorded on the publication and gets no answer."""
+    try:
+        message = open_and_decode(tool, msg, publication, decoder=decode_or_refuse)
+    except sealing.Refused as exc:
+        sealing.record(publication, exc)
+        return None
+    return serve_and_answer(tool, message, publication=publication,
+                            reply_id=reply_id)
 
 
 # -- either side -----------------------------------------------------------
@@ -248,7 +286,11 @@ def serve_and_answer(tool, message, publication=None):
 def process(tool, data):
     """Process a message that came by file or mail, on whichever side it is
     for. Returns the master's answer, None on the client side."""
-    message = decode_or_refuse(data)
+    try:
+        message = open_and_decode(tool, data, decoder=decode_or_refuse)
+    except sealing.Refused as exc:
+        sealing.record(None, exc)
+        return None
     sub = subscription_for(tool, message)
     if sub is not None:
         receive_for_subscription(sub, data)

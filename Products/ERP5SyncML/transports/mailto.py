@@ -7,7 +7,8 @@ intact whatever the size or characters):
   From: <the sender's own mailto: address>      To: <the peer's address>
   Subject: SyncML message for <id>
   X-ERP5SyncML-Id: <publication/subscription id on the receiving site>
-  X-ERP5SyncML-Reply-Id: <the sender's own id, for the answer> (clients)
+  X-ERP5SyncML-Reply-Id: <the sender's own id, for the answer>
+  X-ERP5SyncML-Session: <the client's session> (clients: a bounce names it)
   Content-Type: application/vnd.syncml+xml; charset=utf-8
                 (application/pgp-encrypted when the body is GPG armored)
   Content-Transfer-Encoding: base64
@@ -32,6 +33,7 @@ logger = logging.getLogger('Products.ERP5SyncML')
 CONTENT_TYPE = 'application/vnd.syncml+xml'
 ID_HEADER = 'X-ERP5SyncML-Id'
 REPLY_ID_HEADER = 'X-ERP5SyncML-Reply-Id'
+SESSION_HEADER = 'X-ERP5SyncML-Session'
 DEFAULT_SENDER = 'erp5syncml@localhost'
 # one plain addr-spec: no display name, no list, no header fields
 _ADDRESS = re.compile(r'^[A-Za-z0-9!#$%&\'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+$')
@@ -76,7 +78,7 @@ def own_address(domain):
     return DEFAULT_SENDER
 
 
-def build(data, to, sender, sync_id, reply_id=None, sealed=False):
+def build(data, to, sender, sync_id, reply_id=None, sealed=False, session_id=None):
     """The mail (bytes) carrying the SyncML message ``data``."""
     msg = EmailMessage()
     msg['From'] = sender
@@ -87,19 +89,22 @@ def build(data, to, sender, sync_id, reply_id=None, sealed=False):
     msg[ID_HEADER] = sync_id
     if reply_id:
         msg[REPLY_ID_HEADER] = reply_id
+    if session_id:
+        msg[SESSION_HEADER] = session_id
     subtype = 'pgp-encrypted' if sealed else 'vnd.syncml+xml'
     msg.set_content(bytes(data), maintype='application', subtype=subtype,
                     cte='base64', params={} if sealed else {'charset': 'utf-8'})
     return msg.as_bytes()
 
 
-def send(url, data, context=None, sync_id=None, reply_id=None, **kw):
+def send(url, data, context=None, sync_id=None, reply_id=None, session_id=None, **kw):
     """Mail ``data`` to the mailto: ``url`` through ``context``'s MailHost."""
     from .gpg import is_sealed
     try:
         to = address_of(url)
         sync_id = check_id(sync_id)
         reply_id = check_id(reply_id)
+        session_id = check_id(session_id)
     except ValueError as exc:
         raise TransportError(str(exc), retry=False) from None
     if not sync_id:
@@ -110,7 +115,8 @@ def send(url, data, context=None, sync_id=None, reply_id=None, **kw):
         raise TransportError('no MailHost on this site to send mail to %s' % to,
                              retry=False)
     sender = own_address(context)
-    text = build(data, to, sender, sync_id, reply_id, sealed=is_sealed(data))
+    text = build(data, to, sender, sync_id, reply_id, sealed=is_sealed(data),
+                 session_id=session_id)
     try:
         # immediate: sent now, inside the activity, so a failure is retried
         # by the queue; a mail sent twice is recognised by the receiver
