@@ -712,13 +712,33 @@ def test_add_tool_from_the_zmi_add_menu(zope, make):
     assert domain_of(zope, site_id, 'pub', 'Repository') is not None
 
 
-def test_gpg_key_is_refused_until_gpg_is_available(zope, site):
-    with zope.app() as app:
-        tool = app[site].portal_synchronizations
-        with pytest.raises(BadRequest) as info:
-            tool.manage_addPublication('Signed', publication_url='http://x/cps',
-                                       destination_path='/%s' % site,
-                                       gpg_key='cps server')
-        assert 'GPG' in str(info.value)
-        assert tool.getPublication('Signed') is None
-        transaction.abort()
+def test_gpg_keys_without_peer_key_or_missing_from_the_keyring_are_refused(zope, site):
+    """A GPG key name needs the peer's key, and both must be in the site's
+    keyring (its gnupg_home property): otherwise a clear 400 and nothing
+    is added or changed; a valid pair is accepted."""
+    import gpgkeys
+    home = gpgkeys.new_home()
+    try:
+        gpgkeys.generate(home, 'Test site', 'site@test.invalid')
+        with zope.app() as app:
+            app[site].manage_addProperty('gnupg_home', home, 'string')
+        before = _add_seed(zope, site)
+        add = dict(SEED_PUBLICATION, id='Signed')
+        for keys, words in (
+                (dict(gpg_key='site@test.invalid'), ('GPG peer key',)),
+                (dict(gpg_peer_key='site@test.invalid'), ('GPG key name',)),
+                (dict(gpg_key='absent@test.invalid', gpg_peer_key='site@test.invalid'),
+                 ('no GPG secret key', 'absent@test.invalid')),
+                (dict(gpg_key='site@test.invalid', gpg_peer_key='absent@test.invalid'),
+                 ('no GPG public key', 'absent@test.invalid'))):
+            assert_bad_request(zope, site, before, 'manage_addPublication',
+                               add_form_pairs(Publication, **dict(add, **keys)), *words)
+            assert_bad_request(zope, site, before, '', edit_pairs(
+                zope, site, 'pub', 'Repository', 'manage_editPublication:method',
+                **keys), *words)
+        assert_redirect(post(zope, site, 'manage_addPublication', add_form_pairs(
+            Publication, **dict(add, gpg_key='site@test.invalid',
+                                gpg_peer_key='site@test.invalid'))), 'managePublications', 'Signed added')
+        assert domain_of(zope, site, 'pub', 'Signed')['gpg_peer_key'] == 'site@test.invalid'
+    finally:
+        gpgkeys.remove_home(home)

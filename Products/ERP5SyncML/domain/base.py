@@ -92,15 +92,18 @@ class SyncDomain(SimpleItem):
         # both keys or neither, and present in the keyring (transports.gpg)
         if 'gpg_key' not in values and 'gpg_peer_key' not in values:
             return
+        from zope.component.hooks import getSite
+
         from ..transports import gpg
+        # the keyring setting is acquired from the site: a new domain, not
+        # yet in its tool, takes it from the site being published
+        context = self if aq_parent(self) is not None else getSite()
         try:
-            # keys are looked up in the keyring only once we are in a tool
-            # (the keyring setting is acquired from the site)
             gpg.check_config(values.get('gpg_key', getattr(self, 'gpg_key', '')),
                              values.get('gpg_peer_key',
                                         getattr(self, 'gpg_peer_key', '')),
-                             home=gpg.gnupg_home(self),
-                             lookup=aq_parent(self) is not None)
+                             home=gpg.gnupg_home(context),
+                             lookup=context is not None)
         except gpg.GPGError as exc:
             raise ValueError(str(exc)) from None
 
