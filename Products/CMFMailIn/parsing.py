@@ -6,11 +6,16 @@
     'body':        the text of the message (str),
     'attachments': [{'filename', 'content_type', 'data' (bytes)}],
     'localpart':   local part of the address the mail was delivered to,
+    'bounce':      None, or for a delivery status notification (RFC 3464:
+                   a mail that came back undelivered) {'action', 'status',
+                   'recipient', 'reason', 'headers' (of the returned mail,
+                   lower-case names)},
 }
 Standard library only (``email`` with ``policy.default``).
 """
 from email import policy
 from email.parser import BytesParser
+from email.parser import HeaderParser
 from email.utils import getaddresses
 
 #: Non-text types whose content is still text (the body, not an attachment).
@@ -92,7 +97,41 @@ def parse(raw):
         'body': body or '',
         'attachments': attachments,
         'localpart': _localpart(headers),
+        'bounce': delivery_report(msg),
     }
+
+
+def _field(block, name):
+    value = block.get(name)
+    return ' '.join(str(value).split()) if value else ''
+
+
+def delivery_report(msg):
+    """What a delivery status notification says (see ``parse``), or None
+    when ``msg`` is not one. The first failed recipient is reported (else
+    the first one, e.g. a delay warning)."""
+    if msg.get_content_type() != 'multipart/report' or \
+            (msg.get_param('report-type') or '').lower() != 'delivery-status':
+        return None
+    report = {'action': '', 'status': '', 'recipient': '', 'reason': '', 'headers': {}}
+    for part in msg.iter_parts():
+        ctype = part.get_content_type()
+        if ctype == 'message/delivery-status':
+            recipients = [b for b in part.get_payload()[1:] if b.get('action')]
+            failed = [b for b in recipients if _field(b, 'action').lower() == 'failed']
+            if failed or recipients:
+                block = (failed or recipients)[0]
+                report['action'] = _field(block, 'action').lower()
+                report['status'] = _field(block, 'status')
+                report['recipient'] = _field(block, 'final-recipient').split(';')[-1].strip()
+                report['reason'] = _field(block, 'diagnostic-code').split(';', 1)[-1].strip()
+        elif ctype in ('message/rfc822', 'text/rfc822-headers') and not report['headers']:
+            if ctype == 'message/rfc822':
+                original = part.get_payload()[0]
+            else:
+                original = HeaderParser(policy=policy.default).parsestr(part.get_content())
+            report['headers'] = {k.lower(): str(v) for k, v in reversed(original.items())}
+    return report
 
 
 def address_of(value):

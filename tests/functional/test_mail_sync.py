@@ -2,6 +2,7 @@
 MailHost (SMTP) -> Postfix -> alias pipe -> sendMailToZope.py (as nobody)
 -> portal_mailin -> mail_received -> SubSync/PubSync; then the same with
 GPG, keys generated in a temporary keyring."""
+import html
 import time
 
 import pytest
@@ -223,6 +224,28 @@ def test_refused_mail_bounces_and_changes_nothing(zope, mail):
         assert pub.getSubscriberList() == []
 
 
+def test_a_bounce_fails_the_client_session_with_the_mail_servers_reason(zope, mail):
+    """The master refuses the client's mail (it names no publication there):
+    Postfix returns it to the client's address, whose portal_mailin
+    recognises the delivery report and fails the session, saying why."""
+    pair = mail_pair(zope, mail)
+    with zope.app() as app:
+        add_person(app, pair.client, 'c1', title='from client')
+        app[pair.client].portal_synchronizations.manage_editSubscription(
+            pair.pub_id, target_database='NoSuchPublication')
+    report = mail_sync(pair, mail)
+    assert report['status'] == 'failed', report
+    assert 'the mail to %s@localhost bounced' % pair.addresses[0] in report['reason']
+    assert 'no publication or subscription NoSuchPublication' in report['reason']
+    assert 'status=bounced' in mail.log_text()
+    with zope.app() as app:
+        assert app[pair.master].portal_synchronizations.getPublication(
+            pair.pub_id).getSubscriberList() == []
+        transaction.abort()
+    # the report came to the client's own address, through its pipe
+    assert mail.log_text().count('to=<%s@localhost>' % pair.addresses[1]) >= 1
+
+
 def test_tampered_and_wrong_key_messages_are_refused(zope, mail, keyring):
     """Messages that do not pass GPG checks change nothing and are recorded
     on the publication."""
@@ -308,4 +331,10 @@ def test_gpg_over_http(zope, keyring):
     with zope.app() as app:
         pub = app[pair.master].portal_synchronizations.getPublication(pair.pub_id)
         assert pub.getReport()['status'] == 'refused'
+        reason = pub.getReport()['reason']
         transaction.abort()
+    # the Publications tab shows it
+    status, _h, body = zope.http('GET', '/%s/portal_synchronizations/managePublications'
+                                 % pair.master)
+    assert status == 200
+    assert 'Last error:' in body.decode() and html.escape(reason, quote=False) in body.decode()

@@ -187,3 +187,50 @@ def test_runs_standalone_with_plain_python_and_empty_input(server):
     proc = subprocess.run([sys.executable, script, server + '/'], input=b'',
                           capture_output=True, timeout=60)
     assert proc.returncode == smz.EX_DATAERR and b'no mail' in proc.stderr
+
+
+def postfix_dsn(returned, returned_type='message/rfc822'):
+    """A delivery status notification laid out as Postfix writes one."""
+    return (b'From: MAILER-DAEMON@localhost (Mail Delivery System)\n'
+            b'Subject: Undelivered Mail Returned to Sender\n'
+            b'To: cps_client@localhost\nAuto-Submitted: auto-replied\nMIME-Version: 1.0\n'
+            b'Content-Type: multipart/report; report-type=delivery-status;\n'
+            b'\tboundary="B1"\n\n'
+            b'--B1\nContent-Description: Notification\nContent-Type: text/plain; charset=us-ascii\n\n'
+            b'I\'m sorry to have to inform you that your message could not\n'
+            b'be delivered to one or more recipients.\n\n'
+            b'--B1\nContent-Description: Delivery report\nContent-Type: message/delivery-status\n\n'
+            b'Reporting-MTA: dns; localhost\nX-Postfix-Queue-ID: 4Xy\n\n'
+            b'Final-Recipient: rfc822; cps_server@localhost\n'
+            b'Original-Recipient: rfc822;cps_server@localhost\nAction: failed\n'
+            b'Status: 5.3.0\nDiagnostic-Code: x-unix; refused: no publication or\n'
+            b'    subscription Nothing on this site\n\n'
+            b'--B1\nContent-Description: Undelivered Message\nContent-Type: '
+            + returned_type.encode() + b'\n\n' + returned + b'\n--B1--\n')
+
+
+@pytest.mark.parametrize('returned_type', ['message/rfc822', 'text/rfc822-headers'])
+def test_a_delivery_report_names_the_returned_mail_and_the_reason(returned_type):
+    sent = mailto.build(SYNCML, 'cps_server@localhost', 'cps_client@localhost',
+                        'Nothing', reply_id='Repository', session_id='s-123')
+    returned = sent if returned_type == 'message/rfc822' else sent.split(b'\n\n')[0]
+    mail = parsing.parse(postfix_dsn(returned, returned_type))
+    bounce = mail['bounce']
+    assert bounce['action'] == 'failed'
+    assert bounce['status'] == '5.3.0'
+    assert bounce['recipient'] == 'cps_server@localhost'
+    assert bounce['reason'] == 'refused: no publication or subscription Nothing on this site'
+    assert bounce['headers']['x-erp5syncml-reply-id'] == 'Repository'
+    assert bounce['headers']['x-erp5syncml-session'] == 's-123'
+    assert bounce['headers']['x-erp5syncml-id'] == 'Nothing'
+    # the notification's own headers name no publication
+    assert 'x-erp5syncml-id' not in mail['headers']
+
+
+def test_an_ordinary_mail_is_no_delivery_report():
+    raw = mailto.build(SYNCML, 'cps_server@localhost', 'cps_client@localhost', 'Repository')
+    assert parsing.parse(raw)['bounce'] is None
+    # a multipart/report of another kind is not a bounce either
+    other = postfix_dsn(raw).replace(b'report-type=delivery-status',
+                                     b'report-type=disposition-notification')
+    assert parsing.parse(other)['bounce'] is None
