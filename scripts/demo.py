@@ -8,6 +8,10 @@ and the two CMF sites with demo content.  Every run: starts Zope on
 127.0.0.1:9673 (--port / DEMO_PORT) and the tic loop for both sites, prints
 the URLs, and runs until Ctrl-C or SIGTERM, which stop both cleanly.
 --no-wait starts everything, checks the URLs answer, then stops.
+--mail: the sites sync by e-mail, as in the install notes (mailto:
+cps_server@localhost and cps_client@localhost), through a Postfix of the
+demo's own on 127.0.0.1 whose aliases pipe into sendMailToZope (needs
+Postfix, installed when missing, and root); it stops with the demo.
 """
 import argparse
 import base64
@@ -41,11 +45,12 @@ class Stop(Exception):
 
 # --- set-up (runs in a child process: it holds the FileStorage lock) -------
 
-def configure_sync(app, port, password):
+def configure_sync(app, port, password, smtp_port=None):
     """The install notes' publication on `cps` and subscription on
-    `cps_client` (see scripts/demo_sync.py)."""
+    `cps_client` (see scripts/demo_sync.py), by mail with ``smtp_port``."""
     from scripts import demo_sync
-    demo_sync.configure(app, f'http://localhost:{port}', ADMIN, password)
+    demo_sync.configure(app, f'http://localhost:{port}', ADMIN, password,
+                        smtp_port=smtp_port)
 
 
 def find_sample(site, limit=500):
@@ -72,7 +77,7 @@ def find_sample(site, limit=500):
     return fallback
 
 
-def setup(var, password, port):
+def setup(var, password, port, smtp_port=None):
     """Create the admin user and (once) the sites; write demo.json."""
     import transaction
     from AccessControl.SecurityManagement import newSecurityManager
@@ -110,7 +115,7 @@ def setup(var, password, port):
                 state['sites'][site_id] = 'created'
             setSite(None)
             state['samples'][site_id] = find_sample(app[site_id])
-        configure_sync(app, port, password)
+        configure_sync(app, port, password, smtp_port)
         transaction.commit()
         noSecurityManager()
         app._p_jar.close()
@@ -181,14 +186,63 @@ def urls_to_check(url, state):
     return urls
 
 
+def start_mail(url, password):
+    """The demo's Postfix: each site's address pipes into its portal_mailin."""
+    from scripts import demo_sync
+    from scripts import mailserver
+    if not mailserver.ensure_postfix():
+        raise RuntimeError('--mail needs Postfix (installed when missing, as root)')
+    mail = mailserver.MailServer()
+    for site_id, address in demo_sync.MAIL_ADDRESSES.items():
+        mail.aliases[address] = f'{url}/{site_id}/portal_mailin/'  # written by start
+    try:
+        mail.start(ADMIN, password)
+    except BaseException:
+        mail.stop()  # removes its directory
+        raise
+    print(f'Mail server (Postfix) on 127.0.0.1:{mail.port}, log {mail.log}; aliases: '
+          + ', '.join(f'{a}@localhost -> {s}' for s, a in demo_sync.MAIL_ADDRESSES.items()),
+          flush=True)
+    return mail
+
+
+def mail_summary(mail):
+    """What the mail server delivered, from its log."""
+    log = mail.log_text()
+    from scripts import demo_sync
+    hops = ', '.join(f"{log.count(f'to=<{a}@localhost>')} to {a}@localhost"
+                     for a in demo_sync.MAIL_ADDRESSES.values())
+    return (f'  by mail: {log.count("status=sent")} mails delivered through Postfix '
+            f'({hops}), {log.count("status=bounced")} bounced, '
+            f'{len(mail.queue_ids())} waiting')
+
+
 def run(args):
     var = Path(args.var).resolve()
     password = admin_password(var)
     print(f'Preparing the demo instance in {var}')
     env = dict(os.environ, DEMO_PASSWORD=password)  # never on a command line
-    rc = subprocess.call(
-        [sys.executable, __file__, '--setup', '--var', str(var), '--port', str(args.port)],
-        env=env)
+    mail = None
+    if args.mail:
+        try:
+            mail = start_mail(instance.write_instance(var, args.port).url, password)
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            print(f'The mail server did not start: {exc}', file=sys.stderr)
+            return 1
+    try:
+        return _run(args, var, password, env, mail)
+    finally:
+        if mail is not None:
+            mail.stop()
+            print('Mail server stopped.', flush=True)
+
+
+def _run(args, var, password, env, mail):
+    setup_cmd = [sys.executable, __file__, '--setup', '--var', str(var),
+                 '--port', str(args.port)]
+    if mail is not None:
+        setup_cmd += ['--smtp-port', str(mail.port)]
+    rc = subprocess.call(setup_cmd, env=env)
     if rc:
         return rc
     state = json.loads((var / STATE_FILE).read_text())
@@ -215,8 +269,11 @@ def run(args):
         banner(inst.url, password, state, var, tic_log)
         from scripts import demo_sync
         try:
-            if demo_sync.scenario(inst.url, ADMIN, password):
+            if demo_sync.scenario(inst.url, ADMIN, password,
+                                  by=None if mail is None else 'mail'):
                 status = 1
+            if mail is not None:
+                print(mail_summary(mail), flush=True)
         except (OSError, RuntimeError) as exc:
             print(f'  synchronization demo failed: {exc}', file=sys.stderr)
             status = 1
@@ -261,14 +318,17 @@ def parse_args(argv=None):
                         help='seconds between tic loop rounds (default: %(default)s)')
     parser.add_argument('--no-wait', action='store_true',
                         help='start, print the URLs, check they answer, stop')
+    parser.add_argument('--mail', action='store_true',
+                        help='sync by e-mail through a Postfix on 127.0.0.1')
     parser.add_argument('--setup', action='store_true', help=argparse.SUPPRESS)
+    parser.add_argument('--smtp-port', type=int, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     if args.setup:
-        return setup(args.var, os.environ['DEMO_PASSWORD'], args.port)
+        return setup(args.var, os.environ['DEMO_PASSWORD'], args.port, args.smtp_port)
     return run(args)
 
 

@@ -17,15 +17,27 @@ PUBLICATION = 'Repository'
 FOLDER = 'portal_repository'
 
 
-def configure(app, url, user, password):
+#: the install notes' addresses of the sites when they sync by mail
+MAIL_ADDRESSES = {'cps': 'cps_server', 'cps_client': 'cps_client'}
+
+
+def configure(app, url, user, password, smtp_port=None):
     """Add (or update) the seed's publication on cps and subscription on
-    cps_client, with ``url`` as the Zope address (e.g. http://localhost:9673)."""
+    cps_client, with ``url`` as the Zope address (e.g. http://localhost:9673).
+    ``smtp_port``: they sync by mail instead, through the mail server on
+    127.0.0.1:smtp_port (the install notes' mailto: URLs)."""
     from zope.component.hooks import setSite
     master, client = app.cps, app.cps_client
-    publication = dict(publication_url='%s/cps' % url,
+    master_url = '%s/cps' % url
+    client_url = '%s/cps_client/%s' % (url, PUBLICATION)
+    if smtp_port:
+        master_url, client_url = ('mailto:%s@localhost' % MAIL_ADDRESSES[s]
+                                  for s in ('cps', 'cps_client'))
+        for site in (master, client):
+            site.MailHost.smtp_host, site.MailHost.smtp_port = '127.0.0.1', smtp_port
+    publication = dict(publication_url=master_url,
                        destination_path='/cps/%s' % FOLDER)
-    subscription = dict(publication_url='%s/cps' % url,
-                        subscription_url='%s/cps_client/%s' % (url, PUBLICATION),
+    subscription = dict(publication_url=master_url, subscription_url=client_url,
                         destination_path='/cps_client/%s' % FOLDER,
                         login=user, password=password)
     setSite(master)
@@ -109,11 +121,13 @@ def listing(client, site):
     return sorted(line for line in text.splitlines() if line.strip())
 
 
-def scenario(url, user, password, out=print):
+def scenario(url, user, password, out=print, by=None):
     """Sync, edit on both sites, sync again; print what moved. Returns 0
-    when both sites end with identical objects."""
+    when both sites end with identical objects. ``by``: how the messages
+    travel, when not over HTTP (e.g. 'mail')."""
     client = Client(url, user, password)
-    out('Synchronization demo (the tic loop sends the messages):')
+    out('Synchronization demo over %s (the tic loop sends the messages):'
+        % (by or 'HTTP'))
     report = sync(client)
     out('  1st sync of cps_client: %s -- %s' % (report['status'], moved(report)))
     if report['status'] != 'finished':

@@ -2,6 +2,7 @@
 import base64
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -116,3 +117,31 @@ def test_runs_until_signal_then_stops_zope_and_tic_loop(tmp_path, sig):
     assert 'Zope stopped (exit 0); tic loop stopped.' in rest
     assert 'tic loop stopped' in tic_log.read_text()
     assert port_is_closed(port)
+
+
+def test_mail_demo_syncs_through_postfix(tmp_path):
+    """--mail: the install notes' mailto: URLs, a Postfix of the demo's own
+    on 127.0.0.1, stopped with the demo."""
+    from scripts import mailserver
+    if not mailserver.ensure_postfix():
+        pytest.skip('Postfix is not installed and cannot be installed (needs root)')
+    var, port = tmp_path / 'demo', free_port()
+    cmd = [sys.executable, str(DEMO), '--mail', '--no-wait', '--port', str(port),
+           '--var', str(var)]
+    run = subprocess.run(cmd, env=demo_env(), capture_output=True, text=True, timeout=300)
+    out = run.stdout
+    assert run.returncode == 0, out + run.stderr
+    assert "'publication_url': 'mailto:cps_server@localhost'" in out
+    assert "'subscription_url': 'mailto:cps_client@localhost'" in out
+    assert 'Synchronization demo over mail' in out
+    assert '1st sync of cps_client: finished' in out
+    assert '2nd sync of cps_client: finished' in out
+    assert 'asXML identical on both sites: True' in out
+    sent = re.search(r'by mail: (\d+) mails delivered through Postfix \((\d+) to '
+                     r'cps_server@localhost, (\d+) to cps_client@localhost\), '
+                     r'0 bounced, 0 waiting', out)
+    assert sent, out
+    assert int(sent.group(2)) >= 2 and int(sent.group(3)) >= 2
+    assert 'Mail server stopped.' in out
+    log_dir = re.search(r'log (\S+)/postfix\.log', out).group(1)
+    assert not os.path.exists(log_dir)  # its own instance, removed

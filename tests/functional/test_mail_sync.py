@@ -10,7 +10,7 @@ import transaction
 from zope.component.hooks import setSite
 
 import gpgkeys
-import mailserver
+from scripts import mailserver
 from synchelpers import add_person
 from synchelpers import edit_person
 from synchelpers import folder

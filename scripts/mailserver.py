@@ -1,6 +1,7 @@
-"""A real Postfix for the mail tests: its own instance (own config, queue
-and log in a temporary directory), listening on a free 127.0.0.1 port,
-local delivery only, aliases piping into sendMailToZope.py.
+"""A real Postfix for the mail tests and ``demo.py --mail``: its own
+instance (own config, queue and log in a temporary directory), listening
+on a free 127.0.0.1 port, local delivery only, aliases piping into
+sendMailToZope.py.
 
 The system's Postfix configuration is not touched. Postfix is installed
 when missing (Debian, as root, non-interactive, 'Local only'). Pipes run
