@@ -20,7 +20,7 @@ STAMP       := $(VENV)/.installed
 # Extra Debian packages go here (postfix, ...).
 APT_PACKAGES ?= gnupg postfix libwbxml2-utils syncevolution syncevolution-http \
 	syncevolution-libs syncevolution-dbus dbus python3-twisted python3-dbus \
-	python3-gi python3-openssl dbus-x11
+	python3-gi python3-openssl dbus-x11 chromium
 PYTEST_ARGS ?=
 DEMO_ARGS   ?=
 BENCH_ARGS  ?=

@@ -37,6 +37,9 @@ SITES = (('cps', 'Master site'), ('cps_client', 'Client site'))
 DEFAULT_PORT = 9673
 EXIT_NO_FACTORY = 3
 STATE_FILE = 'demo.json'
+#: written once the synchronization scenario has run: a restart shows the
+#: sites as they were instead of editing the demo content again
+SCENARIO_DONE = 'scenario-done'
 
 
 class Stop(Exception):
@@ -217,6 +220,29 @@ def mail_summary(mail):
             f'{len(mail.queue_ids())} waiting')
 
 
+def run_scenario_once(url, password, var, mail=None):
+    """The synchronization scenario (by HTTP, or by mail through ``mail``)
+    at the first start only; 0 when it succeeded (or ran before)."""
+    marker = Path(var) / (SCENARIO_DONE + ('' if mail is None else '-mail'))
+    if marker.exists():
+        print('  the synchronization scenario ran at the first start: '
+              'the sites are shown as they were left', flush=True)
+        return 0
+    from scripts import demo_sync
+    try:
+        failed = demo_sync.scenario(url, ADMIN, password,
+                                    by=None if mail is None else 'mail')
+        if mail is not None:
+            print(mail_summary(mail), flush=True)
+        if failed:
+            return 1
+    except (OSError, RuntimeError) as exc:
+        print(f'  synchronization demo failed: {exc}', file=sys.stderr)
+        return 1
+    marker.write_text(time.strftime('%Y-%m-%d %H:%M:%S\n'))
+    return 0
+
+
 def run(args):
     var = Path(args.var).resolve()
     password = admin_password(var)
@@ -267,16 +293,7 @@ def _run(args, var, password, env, mail):
             tic_log, env=dict(os.environ, ZOPE_PASSWORD=password),
             death_signal=signal.SIGTERM)
         banner(inst.url, password, state, var, tic_log)
-        from scripts import demo_sync
-        try:
-            if demo_sync.scenario(inst.url, ADMIN, password,
-                                  by=None if mail is None else 'mail'):
-                status = 1
-            if mail is not None:
-                print(mail_summary(mail), flush=True)
-        except (OSError, RuntimeError) as exc:
-            print(f'  synchronization demo failed: {exc}', file=sys.stderr)
-            status = 1
+        status = run_scenario_once(inst.url, password, var, mail)
         if args.no_wait:
             for url in urls_to_check(inst.url, state):
                 code = check(url, password)

@@ -66,6 +66,10 @@ def test_no_wait_creates_once_and_checks_both_sites(tmp_path):
     second = subprocess.run(cmd, env=demo_env(), capture_output=True, text=True, timeout=240)
     assert second.returncode == 0, second.stdout + second.stderr
     assert 'creating site' not in second.stdout
+    # a restart shows the sites as they were: the demo content is not edited again
+    assert 'sync of cps_client' not in second.stdout
+    assert 'edited ' not in second.stdout
+    assert 'shown as they were left' in second.stdout
     assert pwfile.read_text().strip() == password
     assert json.loads((var / 'demo.json').read_text())['sites'] == {
         'cps': 'exists', 'cps_client': 'exists'}
