@@ -28,12 +28,14 @@ from .domain import delivery
 from .domain import dispatch
 from .domain import fields
 from .domain import reports
+from .domain import schedule
 from .domain import weborigin
 from .domain import sealing
 from .domain.authentication import authenticate
 from .domain.journal import ChangeJournal
 from .domain.publication import Publication
 from .domain.subscription import SYNC_MODES
+from .domain.status import site_status
 from .domain.subscription import Subscription
 from .interfaces import ISynchronizationTool
 from .permissions import ManagePortal
@@ -322,6 +324,22 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         is for (Python only)."""
         return dispatch.process(self, data)
 
+    @security.private
+    def runScheduledSync(self, subscription_id, planned_at):
+        """Activity: a scheduled sync of a subscription (domain.schedule)."""
+        schedule.run(self, subscription_id, planned_at)
+
+    @security.protected(ManagePortal)
+    def getCSRFToken(self):
+        # the hidden _authenticator value of this user's forms; no
+        # docstring: templates use it, it is not published
+        return csrf.token(self)
+
+    @security.protected(ManagePortal)
+    def getSyncStatus(self):
+        # the Overview's data (its auto-refresh reads @@sync-status)
+        return site_status(self)
+
     @security.protected(Synchronize)
     @requestmethod('POST')
     def sync(self, REQUEST=None):
@@ -352,9 +370,10 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         return reports.format_date(stamp)
 
     @security.protected(ResolveConflicts)
-    def getConflictList(self, obj=None):
-        """Open conflicts of every publication, or only those of ``obj``."""
-        return conflicts.site_conflicts(self, obj)
+    def getConflictList(self, obj=None, subtree=False):
+        """Open conflicts of every publication, or only those of ``obj``
+        (and of its sub-objects when ``subtree`` is true)."""
+        return conflicts.site_conflicts(self, obj, subtree)
 
     @security.protected(ResolveConflicts)
     def manage_resolveConflict(self, publication, subscriber, gid, choice,

@@ -206,6 +206,9 @@ class SyncDomain(SimpleItem):
             'status': status, 'reason': reason, 'date': time.time(),
             'counts': dict(counts or {}),
         }
+        if status == 'failed':
+            from .plainwords import log_failure
+            log_failure(self, reason)
 
     def getReport(self):
         return self.last_report or {'status': 'never run', 'reason': '',

@@ -330,17 +330,18 @@ def documents_of(conflict):
             asXML(copy) if copy is not None else '')
 
 
-def site_conflicts(tool, obj=None):
-    """Open conflicts of every publication of ``tool``, or only of ``obj``."""
+def site_conflicts(tool, obj=None, subtree=False):
+    """Open conflicts of every publication of ``tool``, or only of ``obj``
+    (``subtree``: of ``obj`` and its sub-objects)."""
     result = []
     for pub in tool.getPublicationList():
-        result.extend(conflicts_of(pub, obj))
+        result.extend(conflicts_of(pub, obj, subtree))
     return result
 
 
-def conflicts_of(publication, obj=None):
-    """Conflict views of a publication, optionally only those of ``obj``
-    (the synchronized object or one of its sub-objects)."""
+def conflicts_of(publication, obj=None, subtree=False):
+    """Conflict views of a publication, optionally only those of the object
+    ``obj`` itself, or with ``subtree`` those of ``obj`` and its sub-objects."""
     result = []
     path = obj.getPhysicalPath() if obj is not None else None
     for subscriber in publication.getSubscriberList():
@@ -349,8 +350,9 @@ def conflicts_of(publication, obj=None):
                 conflict = Conflict(publication, subscriber, sig, record).__of__(subscriber)
                 if path is not None:
                     target = conflict.getObjectPath()
-                    root = conflict.getPublisherDocument()
-                    if target != path and (root is None or root.getPhysicalPath() != path):
+                    if target is None or not (
+                            target == path or
+                            subtree and target[:len(path)] == path):
                         continue
                 result.append(conflict)
     return result

@@ -354,7 +354,9 @@ class Person(SyncContentMixin, PortalFolder):
     tags = ()
     photo = b''
 
-    manage_options = PortalFolder.manage_options
+    # the Sync tab: this object's state with every peer (browser/objectstate.py)
+    manage_options = PortalFolder.manage_options + (
+        {'label': 'Sync', 'action': '@@sync-state'},)
 
     def __init__(self, id, title='', **kw):
         PortalFolder.__init__(self, id)
