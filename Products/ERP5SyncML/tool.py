@@ -27,6 +27,7 @@ from .domain import conflict as conflicts
 from .domain import delivery
 from .domain import dispatch
 from .domain import fields
+from .domain import objectstate
 from .domain import reports
 from .domain import schedule
 from .domain import weborigin
@@ -330,12 +331,6 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         schedule.run(self, subscription_id, planned_at)
 
     @security.protected(ManagePortal)
-    def getCSRFToken(self):
-        # the hidden _authenticator value of this user's forms; no
-        # docstring: templates use it, it is not published
-        return csrf.token(self)
-
-    @security.protected(ManagePortal)
     def getSyncStatus(self):
         # the Overview's data (its auto-refresh reads @@sync-status)
         return site_status(self)
@@ -374,6 +369,11 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         """Open conflicts of every publication, or only those of ``obj``
         (and of its sub-objects when ``subtree`` is true)."""
         return conflicts.site_conflicts(self, obj, subtree)
+
+    @security.protected(ResolveConflicts)
+    def getClientConflictList(self):
+        # rows of the Conflicts tab on a client: one per conflict counted
+        return objectstate.client_conflicts(self)
 
     @security.protected(ResolveConflicts)
     def manage_resolveConflict(self, publication, subscriber, gid, choice,

@@ -35,3 +35,6 @@ class SyncStateView(BrowserView):
         """The CSRF token of the tool's forms."""
         from Products.CMFActivity import csrf
         return csrf.token(self.tool())
+
+    def tool_url(self):
+        return self.tool().absolute_url()

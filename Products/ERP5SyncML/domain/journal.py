@@ -127,6 +127,9 @@ def record_change(context, path):
                 return
             seen.add(key)
             tool.getChangeJournal().record(top, current_origin())
+            if current_origin() is None:
+                from .schedule import local_change
+                local_change(tool, top)  # subscriptions that sync after changes
             return
 
 
