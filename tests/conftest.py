@@ -16,6 +16,11 @@ import pytest
 
 UNIT_DIR = Path(__file__).parent / 'unit'
 FUNCTIONAL_DIR = Path(__file__).parent / 'functional'
+BROWSER_DIR = Path(__file__).parent / 'browser'
+
+
+def _needs_server(item):
+    return _under(item, FUNCTIONAL_DIR) or _under(item, BROWSER_DIR)
 
 
 def _under(item, directory):
@@ -24,14 +29,14 @@ def _under(item, directory):
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if _under(item, FUNCTIONAL_DIR):
+        if _needs_server(item):
             item.add_marker(pytest.mark.functional)
         elif _under(item, UNIT_DIR) and {'zope', 'app'} & set(item.fixturenames):
             raise pytest.UsageError(
                 f'{item.nodeid}: unit tests must not use the Zope server '
                 '(move the test to tests/functional/)')
     # Fast unit tests first; stable sort keeps module order otherwise.
-    items.sort(key=lambda item: _under(item, FUNCTIONAL_DIR))
+    items.sort(key=_needs_server)
 
 
 @pytest.fixture(scope='session')
