@@ -132,8 +132,12 @@ def test_administrator_tour(page, zope, tic_loop):
     row.locator('a', has_text='Report').click()
     expect(page.locator('#tabs_items .nav-link.active')).to_have_text('Overview')
     received = page.locator('#report-moved tr', has_text='from the master')
-    expect(received.locator('td').first).to_have_text(str(moved))
+    expect(received.locator('td').first.locator('.count')).to_have_text(str(moved))
+    links = received.locator('td').first.locator('a')
+    expect(links).to_have_count(moved)
     shots('report')
+    links.filter(has_text='p2').click()
+    expect(page.locator('.sync-state')).to_have_text('synchronized')
 
     # 6. per-object state on the client: synchronized, then changed here
     page.goto('%s/%s/%s/p2/@@sync-state' % (zope.url, client, FOLDER))

@@ -94,9 +94,15 @@ class ReportView(BrowserView):
         on_client = domain.meta_type == 'ERP5SyncML Subscription'
         out, into = ('to the master', 'from the master') if on_client else \
             ('to the client', 'from the client')
-        ways = [(label, [(word, counts.get(prefix + key, 0)) for key, word in (
-                    ('add', 'added'), ('replace', 'changed'), ('delete', 'deleted'))])
+        session = domain.session
+        moved = getattr(session, 'moved', {}) if session is not None else {}
+        ways = [(label, [(word, counts.get(prefix + key, 0),
+                          self._objects(domain, moved.get(prefix + key, ()), key))
+                         for key, word in (('add', 'added'), ('replace', 'changed'),
+                                           ('delete', 'deleted'))])
                 for prefix, label in (('sent_', out), ('received_', into))]
+        errors = [(gid, plainwords.plain_object_error(detail), detail)
+                  for gid, detail in moved.get('errors', ())]
         try:
             folder_url = domain.getDestination().absolute_url()
         except Exception:
@@ -113,7 +119,22 @@ class ReportView(BrowserView):
             'bytes': (counts.get('bytes_sent', 0), counts.get('bytes_received', 0)),
             'conflicts': domain.getConflictCount(),
             'errors': counts.get('errors', 0),
+            'error_list': errors,
             'plain': plainwords.plain(report.get('reason')) if failed else '',
             'detail': report.get('reason') or '',
             'folder_url': folder_url,
         }
+
+    def _objects(self, domain, listed, key):
+        """[(label, URL or None)] of the objects a report lists."""
+        result = []
+        for gid, _detail in listed:
+            obj = None
+            if key != 'delete':
+                try:
+                    obj = domain.getObjectFromGid(gid)
+                except Exception:  # noqa: BLE001 -- a link is a convenience
+                    obj = None
+            result.append((gid, obj.absolute_url() + '/@@sync-state'
+                           if obj is not None else None))
+        return result

@@ -96,12 +96,13 @@ class Applier(SessionWork):
                 else logger.exception
             log('%s %s refused with status %s: %s: %s', name, gid, code,
                 type(exc).__name__, exc)
-            self.session.count('errors')
+            self.session.count('errors', gid=gid, detail='%s: %s: %s' % (
+                name, type(exc).__name__, exc))
             return code
         self.session.received_gids.add(gid)
         key = {'Add': 'received_add', 'Replace': 'received_replace',
                'Delete': 'received_delete'}[name]
-        self.session.count(key)
+        self.session.count(key, gid=gid)
         logger.info('applied %s %s: status %s', name, gid, code)
         return code
 

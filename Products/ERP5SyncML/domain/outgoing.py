@@ -115,7 +115,8 @@ class CommandFactory(SessionWork):
                 sig.status = SENT
             sig.temp_xml = xml
             self.sigs.markDirty(gid)
-            self.session.count('sent_add' if name == 'Add' else 'sent_replace')
+            self.session.count('sent_add' if name == 'Add' else 'sent_replace',
+                               gid=gid)
             logger.info('send %s %s (%d bytes of XML)', name, gid, len(xml))
         return command, accept
 
@@ -130,7 +131,7 @@ class CommandFactory(SessionWork):
             sig.status = SENT
             sig.temp_xml = None
             self.sigs.markDirty(gid)
-            self.session.count('sent_delete')
+            self.session.count('sent_delete', gid=gid)
             logger.info('send Delete %s', gid)
         return command, accept
 

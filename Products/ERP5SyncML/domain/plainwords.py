@@ -36,6 +36,18 @@ def plain(reason):
     return 'The synchronization stopped with an error.'
 
 
+def plain_object_error(detail):
+    """What the refusal of one object means, in one sentence."""
+    text = str(detail or '').lower()
+    if 'unauthorized' in text:
+        return 'Not allowed: the account used for the synchronization may not change it.'
+    if 'conflict' in text:
+        return 'It changed on both sites: see the Conflicts tab.'
+    if 'notfound' in text or 'keyerror' in text or 'not found' in text:
+        return 'It does not exist (any more) on this site.'
+    return 'It could not be applied.'
+
+
 class SynchronizationFailed(Exception):
     """A session that ended in failure, as the error_log records it."""
 

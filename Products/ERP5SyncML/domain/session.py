@@ -7,6 +7,9 @@ from persistent import Persistent
 from ..syncml import codes
 from ..syncml import session as protocol
 
+#: objects listed per kind of change in a session's report
+MAX_LISTED = 200
+
 _ROLES = {'client': codes.CLIENT, 'server': codes.SERVER}
 
 
@@ -24,6 +27,8 @@ class SyncSession(Persistent):
     A new instance is made for every session, so nothing leaks from one
     session to the next.
     """
+
+    moved = {}  # count key -> ((gid, detail), ...): the objects of the report
 
     def __init__(self, session_id, mode=None, role=codes.CLIENT):
         self.session_id = str(session_id)
@@ -97,10 +102,18 @@ class SyncSession(Persistent):
         self.next_msg_id += 1
         return msg_id
 
-    def count(self, key, n=1):
+    def count(self, key, n=1, gid=None, detail=''):
+        """Add ``n`` to a count; with ``gid``, also list the object in the
+        report (the first MAX_LISTED of each count)."""
         counts = dict(self.counts)
         counts[key] = counts.get(key, 0) + n
         self.counts = counts
+        if gid is not None:
+            moved = dict(self.moved)
+            listed = moved.get(key, ())
+            if len(listed) < MAX_LISTED:
+                moved[key] = listed + ((gid, detail),)
+                self.moved = moved
 
     def addStatus(self, status):
         self.pending_statuses = self.pending_statuses + [status]
