@@ -19,6 +19,7 @@ from ..syncml import codec
 from ..syncml import model
 from ..syncml.errors import ProtocolError
 from . import delivery
+from . import probe
 from .fields import bad_request
 from . import sealing
 from .engine import ClientEngine
@@ -201,6 +202,8 @@ def publication_for(tool, message):
 def serve(tool, message, publication=None, size=0):
     """Run the master's step for ``message`` as the current user; return
     the answer (bytes) or None."""
+    if probe.is_probe(message):
+        return probe.answer(tool, message)  # Test connection: changes nothing
     pub, alert = publication_for(tool, message)
     if publication is not None and pub.getId() != publication.getId():
         raise BadRequest('message is for publication %s' % pub.getId())
