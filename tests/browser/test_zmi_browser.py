@@ -37,11 +37,9 @@ def tool_url(zope, site_id):
     return '%s/%s/portal_synchronizations' % (zope.url, site_id)
 
 
-def fill_add_form(page, values):
-    form = page.locator('.card', has_text='Add a ').locator('form')
+def fill(page, values):
     for name, value in values.items():
-        form.locator('[name="%s"]' % name).fill(value)
-    return form
+        page.fill('#field-%s' % name, value)
 
 
 @pytest.fixture
@@ -76,30 +74,55 @@ def test_administrator_tour(page, zope, tic_loop):
     add_site_through_zmi(page, zope, master, demo_content=True)
     add_site_through_zmi(page, zope, client, demo_content=False)
 
-    # 2. a publication on the master, through its form; a bad value first
-    page.goto(tool_url(zope, master) + '/managePublications')
+    # 2. a publication on the master, through its own form; bad values first
+    page.goto(tool_url(zope, master) + '/manage_overview')
+    page.click('#add-publication')
     expect(page.locator('#tabs_items .nav-link.active')).to_have_text('Publications')
     publication = {'id': 'People', 'publication_url': '%s/%s' % (zope.url, master),
                    'destination_path': '/%s/%s' % (master, FOLDER)}
-    form = fill_add_form(page, dict(publication, max_objects='many'))
-    shots('publication-form-bad-value')
-    form.locator('input[type=submit]').click()
-    expect(page.locator('body')).to_contain_text('max_objects must be a number')
-    shots('publication-validation-error')
-    page.goto(tool_url(zope, master) + '/managePublications')
-    form = fill_add_form(page, dict(publication, max_objects='2'))
-    form.locator('input[type=submit]').click()
+    fill(page, dict(publication, destination_path='/%s/nowhere' % master,
+                    max_objects='many'))
+    shots('publication-form-bad-values')
+    page.click('#save')
+    expect(page.locator('#form-errors')).to_be_visible()
+    expect(page.locator('#error-destination_path')).to_have_text(
+        'no such folder: /%s/nowhere' % master)
+    expect(page.locator('#error-max_objects')).to_have_text('a whole number, please')
+    # the values are kept
+    expect(page.locator('#field-id')).to_have_value('People')
+    expect(page.locator('#field-max_objects')).to_have_value('many')
+    shots('publication-validation-errors')
+    fill(page, dict(publication, max_objects='2'))
+    page.click('#save')
     expect(page.locator('body')).to_contain_text('Publication People added')
     shots('publication-added')
 
-    # 3. the subscription on the client; 2 objects per message: several rounds
-    page.goto(tool_url(zope, client) + '/manageSubscriptions')
-    fill_add_form(page, {
+    # 3. the subscription on the client (2 objects per message: several
+    # rounds); Test connection first
+    page.goto(tool_url(zope, client) + '/manage_overview')
+    page.click('#add-subscription')
+    expect(page.locator('#tabs_items .nav-link.active')).to_have_text('Subscriptions')
+    subscription = {
         'id': 'People', 'publication_url': '%s/%s' % (zope.url, master),
         'subscription_url': '%s/%s/People' % (zope.url, client),
         'destination_path': '/%s/%s' % (client, FOLDER),
-        'max_objects': '2', 'login': zope.user, 'password': zope.password,
-    }).locator('input[type=submit]').click()
+        'max_objects': '2', 'login': zope.user, 'password': 'wrong'}
+    fill(page, subscription)
+    page.click('#test-connection')
+    expect(page.locator('#connection-test')).to_contain_text('refused the login')
+    shots('test-connection-wrong-password')
+    fill(page, dict(subscription, password=zope.password))
+    page.click('#test-connection')
+    expect(page.locator('#connection-test .list-group-item-danger')).to_have_count(0)
+    expect(page.locator('#connection-test')).to_contain_text(
+        'The master offers the publication People.')
+    shots('test-connection-ok')
+    with zope.app() as app:  # the handshake changed nothing on the master
+        pub = app[master].portal_synchronizations.getPublication('People')
+        assert pub.getSubscriberList() == []
+        assert app[client].portal_synchronizations.getSubscription('People') is None
+    fill(page, dict(subscription, password=zope.password))
+    page.click('#save')
     expect(page.locator('body')).to_contain_text('Subscription People added')
     shots('subscription-added')
 
@@ -191,3 +214,21 @@ def test_administrator_tour(page, zope, tic_loop):
     with zope.app() as app:
         assert app[master][FOLDER]['p2'].email == 'john@client.example'
         assert app[client][FOLDER]['p2'].email == 'john@client.example'
+
+    # 8. Reset and Delete ask first; Cancel changes nothing
+    page.goto(tool_url(zope, client) + '/manage_overview')
+    row.locator('.st-edit').click()
+    page.click('#reset')
+    expect(page.locator('#confirm-box')).to_contain_text('slow sync')
+    shots('reset-confirmation')
+    page.locator('#confirm-box a', has_text='Cancel').click()
+    with zope.app() as app:
+        assert len(app[client].portal_synchronizations
+                   .getSubscription('People').signatures) == moved
+    page.click('#delete')
+    expect(page.locator('#confirm-box')).to_contain_text('Delete')
+    shots('delete-confirmation')
+    page.click('#confirm-yes')
+    expect(page.locator('body')).to_contain_text('Subscription People deleted')
+    expect(page.locator('#sync-overview tr[data-key]')).to_have_count(0)
+    shots('subscription-deleted')
