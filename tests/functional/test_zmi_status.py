@@ -153,3 +153,33 @@ def test_conflicts_of_an_object_and_of_its_subtree(zope):
     body = zope.http('GET', tool_path(pair.client, 'manageConflicts'))[2].decode()
     assert len(re.findall(r'<tr>\s*<td>%s</td>' % pair.pub_id, body)) == count
     transaction.abort()
+
+
+def test_settings_form_checks_keeps_values_and_confirms(zope):
+    pair = make_sites(zope)
+    form = tool_path(pair.master, '@@sync-form')
+    tok = token(zope, pair.master)
+    bad = {'kind': 'publication', 'new_id': 'Other', 'action': 'save',
+           'publication_url': 'gopher://x', 'destination_path': '/nowhere',
+           'max_objects': '-3', '_authenticator': tok}
+    assert zope.http('POST', form, dict(bad, _authenticator='forged'))[0] == 403
+    assert zope.http('GET', form, bad)[0] == 403
+    status, _, body = zope.http('POST', form, bad)
+    body = body.decode()
+    assert status == 200 and 'Nothing was saved' in body
+    assert 'unsupported address' in body and 'no such folder: /nowhere' in body
+    assert 'a positive number, please' in body
+    assert 'value="gopher://x"' in body and 'value="Other"' in body
+    with zope.app() as app:
+        assert app[pair.master].portal_synchronizations.getPublication('Other') is None
+    # Delete asks first
+    delete = {'kind': 'publication', 'id': pair.pub_id, 'action': 'delete',
+              '_authenticator': tok}
+    status, _, body = zope.http('POST', form, delete)
+    assert status == 200 and 'confirm-box' in body.decode()
+    with zope.app() as app:
+        assert app[pair.master].portal_synchronizations.getPublication(pair.pub_id)
+    status, headers, _ = zope.http('POST', form, dict(delete, confirmed='yes'))
+    assert status == 302 and 'deleted' in headers['location']
+    with zope.app() as app:
+        assert app[pair.master].portal_synchronizations.getPublication(pair.pub_id) is None
