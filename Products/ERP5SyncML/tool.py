@@ -27,7 +27,6 @@ from .domain import conflict as conflicts
 from .domain import delivery
 from .domain import dispatch
 from .domain import fields
-from .domain import objectstate
 from .domain import reports
 from .domain import schedule
 from .domain import weborigin
@@ -36,7 +35,6 @@ from .domain.authentication import authenticate
 from .domain.journal import ChangeJournal
 from .domain.publication import Publication
 from .domain.subscription import SYNC_MODES
-from .domain.status import site_status
 from .domain.subscription import Subscription
 from .interfaces import ISynchronizationTool
 from .permissions import ManagePortal
@@ -330,11 +328,6 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         """Activity: a scheduled sync of a subscription (domain.schedule)."""
         schedule.run(self, subscription_id, planned_at)
 
-    @security.protected(ManagePortal)
-    def getSyncStatus(self):
-        # the Overview's data (its auto-refresh reads @@sync-status)
-        return site_status(self)
-
     @security.protected(Synchronize)
     @requestmethod('POST')
     def sync(self, REQUEST=None):
@@ -369,11 +362,6 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         """Open conflicts of every publication, or only those of ``obj``
         (and of its sub-objects when ``subtree`` is true)."""
         return conflicts.site_conflicts(self, obj, subtree)
-
-    @security.protected(ResolveConflicts)
-    def getClientConflictList(self):
-        # rows of the Conflicts tab on a client: one per conflict counted
-        return objectstate.client_conflicts(self)
 
     @security.protected(ResolveConflicts)
     def manage_resolveConflict(self, publication, subscriber, gid, choice,

@@ -146,7 +146,7 @@ def test_conflicts_of_an_object_and_of_its_subtree(zope):
         assert len(tool.getConflictList(parent['child'])) == 1
         setSite(app[pair.client])
         client_tool = app[pair.client].portal_synchronizations
-        rows = client_tool.getClientConflictList()
+        rows = client_tool.restrictedTraverse('@@sync-status').client_conflicts()
         count = client_tool.getSubscription(pair.pub_id).getConflictCount()
         assert count >= 1 and len(rows) == count
         setSite(None)

@@ -9,6 +9,7 @@ from Products.Five.browser import BrowserView
 from zExceptions import BadRequest
 from zExceptions import Forbidden
 
+from ..domain import objectstate
 from ..domain import plainwords
 from ..domain import reports
 from ..domain import schedule
@@ -35,6 +36,14 @@ def back(view, tab, message):
 class StatusView(BrowserView):
     """Every publication and subscription: state, phase, progress, last and
     next sync, counts, queue health (JSON, read-only)."""
+
+    def data(self):
+        """The same as a dict, for the Overview tab's first rendering."""
+        return status.site_status(self.context)
+
+    def client_conflicts(self):
+        """Rows of a client's Conflicts tab: one per conflict it counts."""
+        return objectstate.client_conflicts(self.context)
 
     def __call__(self):
         response = self.request.response
