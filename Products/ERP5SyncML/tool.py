@@ -29,6 +29,7 @@ from .domain import dispatch
 from .domain import fields
 from .domain import reports
 from .domain import schedule
+from .domain import standard
 from .domain import weborigin
 from .domain import sealing
 from .domain.authentication import authenticate
@@ -302,6 +303,14 @@ class SynchronizationTool(UniqueObject, SimpleItem):
             RESPONSE.setHeader('Content-Type', SYNCML_CONTENT_TYPE)
             RESPONSE.setHeader('X-Content-Type-Options', 'nosniff')
         return reply
+
+    @security.public
+    def syncml(self, REQUEST=None, RESPONSE=None):
+        """SyncML over HTTP for standard clients (phones, SyncEvolution):
+        POST a message (XML or WBXML); the answer is the response body."""
+        if REQUEST is None or REQUEST.get('REQUEST_METHOD') != 'POST':
+            raise BadRequest('POST a SyncML message')
+        return standard.handle(self, REQUEST, RESPONSE)
 
     @security.private
     def sendSyncMessage(self, subscription_id, data, attempt=1, session_id=None):

@@ -239,7 +239,7 @@ class Side:
                         msg, sub, StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED))
                     continue
                 if applier is None:
-                    applier = Applier(self.domain, session, self.role)
+                    applier = self.make_applier(session)
                 for item in sub.items or ():
                     gid = (item.source and item.source.uri) or \
                         (item.target and item.target.uri)
@@ -250,6 +250,18 @@ class Side:
                     code = self._apply_item(applier, session, name, gid, item,
                                             careful)
                     session.addStatus(self.status(msg, sub, code, gid))
+
+    def make_applier(self, session):
+        """What applies the peer's data commands (an ``Applier``)."""
+        return Applier(self.domain, session, self.role)
+
+    def command_factory(self, session):
+        """What builds our data commands (a ``CommandFactory``)."""
+        return outgoing.CommandFactory(self.domain, session, self.role)
+
+    def message_budget(self, session):
+        """Bytes of data commands one message of ours may carry."""
+        return max(self.domain.max_message_size - MESSAGE_OVERHEAD, MIN_CHUNK)
 
     def _apply_item(self, applier, session, name, gid, item, careful):
         data = item.data
@@ -285,8 +297,8 @@ class Side:
             outgoing.make_plan(self.domain, session)
         if session.chunk is not None:
             return [self._next_chunk(session)]
-        factory = outgoing.CommandFactory(self.domain, session, self.role)
-        budget = max(self.domain.max_message_size - MESSAGE_OVERHEAD, MIN_CHUNK)
+        factory = self.command_factory(session)
+        budget = self.message_budget(session)
         used = 0
         commands = []
         while len(commands) < self.domain.max_objects:

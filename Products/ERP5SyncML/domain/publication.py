@@ -4,8 +4,13 @@ from AccessControl.class_init import InitializeClass
 from BTrees.OOBTree import OOBTree
 
 from ..permissions import ManagePortal
+from . import authentication
 from .base import COMMON_FIELDS
 from .base import SyncDomain
+
+
+#: what a publication serves: objects as XML, or Persons as vCards
+CONTENT_TYPES = ('asXML', 'text/vcard', 'text/x-vcard')
 
 
 class Subscriber(SyncDomain):
@@ -40,8 +45,38 @@ class Publication(SyncDomain):
     fields = COMMON_FIELDS + (
         # who may get answers by mail (mailto: publications only)
         ('mail_subscribers', 'Mail subscribers (addresses or @domains)', 'string', ''),
+        ('content_type', 'Content type (asXML, text/vcard, text/x-vcard)',
+         'string', 'asXML'),
     )
     security = ClassSecurityInfo()
+    content_type = 'asXML'
+
+    @security.protected(ManagePortal)
+    def edit(self, **kw):
+        """Change configuration fields; unknown names are an error."""
+        if 'content_type' in kw:
+            value = (kw['content_type'] or '').strip() or 'asXML'
+            if value not in CONTENT_TYPES:
+                raise ValueError('content type must be one of %s, not %r'
+                                 % (', '.join(CONTENT_TYPES), value[:40]))
+            kw['content_type'] = value
+        SyncDomain.edit(self, **kw)
+
+    @security.protected(ManagePortal)
+    def setSyncMLAccount(self, login, password, user_id):
+        """Let a standard SyncML client log in as ``login`` (basic or md5)
+        and synchronize as the Zope user ``user_id``."""
+        authentication.accounts(self).set(login, password, user_id)
+
+    @security.protected(ManagePortal)
+    def delSyncMLAccount(self, login):
+        """Remove the SyncML account ``login``."""
+        authentication.accounts(self).remove(login)
+
+    @security.protected(ManagePortal)
+    def getSyncMLAccountList(self):
+        """[(login, Zope user id)] of the SyncML accounts."""
+        return authentication.accounts(self).logins()
 
     def __init__(self, id, **kw):
         SyncDomain.__init__(self, id, **kw)

@@ -1,0 +1,270 @@
+"""vCard items of standard SyncML clients <-> Person objects.
+
+``VCardApplier`` applies a client's Add / Replace / Delete (addressed by
+the client's LUID) to the publication's folder; ``VCardCommandFactory``
+makes the Add / Replace / Delete we send (addressed by that client's
+LUIDs).  A signature's ``xml`` holds the vCard both sides agreed on, as we
+write it, so an object is sent again only when it changed here.
+
+No duplicates: an item whose LUID is not mapped yet (a slow sync, a
+second client adding the same person) is matched to an existing Person
+with the same key -- names and e-mail, case and spaces ignored.
+"""
+import logging
+import re
+import uuid
+
+import transaction
+from BTrees.OOBTree import OOBTree
+from ZODB.POSException import ConflictError
+
+from ..domain.incoming import CommandError
+from ..domain.incoming import ReplayCarefully
+from ..domain.incoming import _error_code
+from ..domain.journal import changes_from
+from ..domain.journal import forget_recorded
+from ..domain.session import SessionWork
+from ..domain.signature import CONFLICT
+from ..domain.signature import SENT
+from ..mapping import vcard
+from ..mapping.adapters import check_permission
+from ..syncml import model as m
+from ..syncml.codes import StatusCode
+
+logger = logging.getLogger('Products.ERP5SyncML')
+
+PORTAL_TYPE = 'Person'
+_SPACES = re.compile(r'\s+')
+
+
+def _norm(value):
+    return _SPACES.sub(' ', str(value or '')).strip().casefold()
+
+
+def person_key(values):
+    """The key two cards of one person share, or None when it is empty."""
+    key = tuple(_norm(values.get(k)) for k in
+                ('first_name', 'last_name', 'email'))
+    if not any(key):
+        key = ('', '', '', _norm(values.get('title')))
+        if not key[-1]:
+            return None
+    return key
+
+
+def _person_values(obj):
+    return {k: obj.getProperty(k, '') for k in vcard.PROPERTIES}
+
+
+def card_of(obj, content_type):
+    """Our vCard of ``obj`` (bytes), or None when it is not a Person."""
+    if getattr(obj, 'portal_type', None) != PORTAL_TYPE:
+        return None
+    return vcard.from_person(obj, content_type).encode('utf-8')
+
+
+class VCardApplier(SessionWork):
+    """Applies one session's incoming vCard commands."""
+
+    def __init__(self, domain, session, role, ids, content_type):
+        SessionWork.__init__(self, domain, session, role)
+        self.ids = ids
+        self.content_type = content_type
+
+    def apply(self, name, luid, data, local_name=None, careful=True):
+        """Apply one command about the client's ``luid``; return the status
+        code (same contract as ``incoming.Applier.apply``)."""
+        savepoint = transaction.savepoint() if careful else None
+        try:
+            with changes_from(self.domain.getOrigin()):
+                if name == 'Delete':
+                    code, gid = self.delete(luid)
+                else:
+                    code, gid = self.put(luid, data)
+        except ConflictError:
+            raise
+        except Exception as exc:
+            if savepoint is None:
+                raise ReplayCarefully() from exc
+            savepoint.rollback()
+            forget_recorded()
+            code = _error_code(exc)
+            logger.warning('%s %s refused with status %s: %s: %s', name, luid,
+                           code, type(exc).__name__, exc)
+            self.session.count('errors')
+            return code
+        if gid is not None:
+            self.session.received_gids.add(gid)
+        self.session.count({'Add': 'received_add', 'Replace': 'received_replace',
+                            'Delete': 'received_delete'}[name])
+        logger.debug('applied %s %s (%s): status %s', name, luid, gid, code)
+        return code
+
+    # -- matching ---------------------------------------------------------
+
+    def _keys(self):
+        """key -> object id of the folder's Persons, once per session."""
+        keys = getattr(self.session, 'vcard_keys', None)
+        if keys is None:
+            keys = OOBTree()
+            for obj in self.folder.objectValues():
+                if getattr(obj, 'portal_type', None) == PORTAL_TYPE:
+                    key = person_key(_person_values(obj))
+                    if key is not None and key not in keys:
+                        keys[key] = obj.getId()
+            self.session.vcard_keys = keys
+        return keys
+
+    def _match(self, luid, values):
+        key = person_key(values)
+        if key is None:
+            return None
+        object_id = self._keys().get(key)
+        obj = self.folder._getOb(object_id, None) if object_id else None
+        if obj is None:
+            return None
+        known = self.ids.luid(self.domain.getGidFromObject(obj))
+        if known is not None and known != luid:
+            return None  # two cards of this client: keep both
+        return obj
+
+    def _new_id(self, values):
+        base = re.sub(r'[^a-z0-9]+', '-', _norm(' '.join(
+            (values.get('first_name') or '', values.get('last_name') or '')))
+        ).strip('-')[:40] or 'person'
+        object_id = base
+        while self.folder._getOb(object_id, None) is not None:
+            object_id = '%s-%s' % (base, uuid.uuid4().hex[:8])
+        return object_id
+
+    # -- commands -----------------------------------------------------------
+
+    def put(self, luid, data):
+        if data is None or not str(data).strip():
+            raise CommandError(StatusCode.INCOMPLETE_COMMAND, 'no vCard')
+        try:
+            values = vcard.parse(data)
+        except vcard.VCardError as exc:
+            raise CommandError(StatusCode.UNSUPPORTED_MEDIA_TYPE, str(exc))
+        gid = self.ids.gid(luid)
+        obj = self.domain.getObjectFromGid(gid) if gid else None
+        if obj is None:
+            obj = self._match(luid, values)
+        if obj is None:
+            check_permission('Add portal content', self.folder,
+                             'add a Person from a vCard')
+            object_id = self._new_id(values)
+            self.folder.invokeFactory(PORTAL_TYPE, object_id)
+            obj = self.folder._getOb(object_id)
+            obj.edit(**values)
+            code = StatusCode.ITEM_ADDED
+            key = person_key(values)
+            if key is not None:
+                self._keys().setdefault(key, object_id)
+        else:
+            check_permission('Modify portal content', obj,
+                             'change %s from a vCard' % obj.getId())
+            current = _person_values(obj)
+            changed = {k: v for k, v in values.items() if current.get(k) != v
+                       and not (v in ('', None) and current.get(k) in ('', None))}
+            if changed:
+                obj.edit(**changed)
+            code = StatusCode.OK
+        gid = self.domain.getGidFromObject(obj)
+        self.ids.set(luid, gid)
+        sig = self.sigs.add(gid, obj.getId())
+        sig.setAgreed(card_of(obj, self.content_type))
+        self.sigs.markClean(gid)
+        return code, gid
+
+    def delete(self, luid):
+        gid = self.ids.gid(luid)
+        obj = self.domain.getObjectFromGid(gid) if gid else None
+        self.ids.remove_luid(luid)
+        if obj is None:
+            if gid is not None:
+                self.sigs.remove(gid)
+            return StatusCode.ITEM_NOT_DELETED, gid
+        check_permission('Delete objects', self.folder,
+                         'delete %s' % obj.getId())
+        self.folder.manage_delObjects([obj.getId()])
+        self.sigs.remove(gid)
+        return StatusCode.OK, gid
+
+
+class VCardCommandFactory(SessionWork):
+    """Builds the command for one local object, or None when the client
+    has it already; nothing changes until ``accept`` is called."""
+
+    def __init__(self, domain, session, role, ids, content_type,
+                 max_obj_size=None):
+        SessionWork.__init__(self, domain, session, role)
+        self.ids = ids
+        self.content_type = content_type
+        self.max_obj_size = max_obj_size
+
+    def _client_has(self, gid):
+        """The client's LUID for ``gid`` when it still has the item."""
+        luid = self.ids.luid(gid)
+        if luid is None:
+            return None
+        from ..syncml import codes
+        if codes.requires_slow(self.session.mode) and \
+                gid not in self.session.received_gids:
+            return None  # a slow or refresh sync: the client did not send it
+        return luid
+
+    def for_object_id(self, object_id):
+        obj = self.folder._getOb(object_id, None)
+        if obj is None or getattr(obj, '_erp5syncml_copy', False):
+            sig = self.sigs.getByObjectId(object_id)
+            return None if sig is None else self.delete(sig.gid)
+        card = card_of(obj, self.content_type)
+        if card is None:
+            return None
+        gid = self.domain.getGidFromObject(obj)
+        sig = self.sigs.get(gid)
+        if sig is not None and sig.status == CONFLICT:
+            return None
+        if sig is not None and sig.xml == card and not sig.force_full:
+            self.sigs.markClean(gid)
+            return None
+        if self.max_obj_size and len(card) > self.max_obj_size:
+            logger.warning('%s not sent: %d bytes, the client takes %d at most',
+                           gid, len(card), self.max_obj_size)
+            return None
+        luid = self._client_has(gid)
+        item = m.Item(source=m.Location(uri=gid, name=object_id),
+                      target=m.Location(uri=luid) if luid else None,
+                      meta=m.Meta(type=self.content_type),
+                      data=card.decode('utf-8'))
+        name = 'Replace' if luid else 'Add'
+        command = (m.Replace if luid else m.Add)(cmd_id=None, items=[item])
+
+        def accept():
+            sig = self.sigs.add(gid, object_id)
+            sig.status = SENT
+            sig.temp_xml = card
+            self.sigs.markDirty(gid)
+            self.session.count('sent_add' if name == 'Add' else 'sent_replace')
+            logger.debug('send %s %s', name, gid)
+        return command, accept
+
+    def delete(self, gid):
+        sig = self.sigs.get(gid)
+        if sig is None:
+            return None
+        luid = self.ids.luid(gid)
+        if luid is None:
+            self.sigs.remove(gid)  # the client never had it
+            return None
+        item = m.Item(target=m.Location(uri=luid), source=m.Location(uri=gid))
+        command = m.Delete(cmd_id=None, items=[item])
+
+        def accept():
+            sig.status = SENT
+            sig.temp_xml = None
+            self.sigs.markDirty(gid)
+            self.session.count('sent_delete')
+            logger.debug('send Delete %s (%s)', gid, luid)
+        return command, accept
