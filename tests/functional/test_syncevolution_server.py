@@ -82,6 +82,17 @@ class Master:
                    if o.getProperty('title') == title]
             folder.manage_delObjects(ids)
 
+    def sessions(self):
+        """[(encoding, version, auth type)] of the last session of each
+        device."""
+        with self.zope.app() as app:
+            pub = app[self.site].portal_synchronizations.getPublication(
+                self.pub_id)
+            result = [(s.session.encoding, s.session.version,
+                       s.session.auth_type) for s in pub.getSubscriberList()]
+            transaction.abort()
+        return result
+
     def subscribers(self):
         with self.zope.app() as app:
             pub = app[self.site].portal_synchronizations.getPublication(
@@ -136,3 +147,159 @@ def test_slow_sync_xml_md5_both_ways(zope, tmp_path):
         ['grace@example.com']
     (device, (user, status)), = master.subscribers().items()
     assert (user, status) == (zope.user, 'finished')
+
+
+@pytest.mark.parametrize('wbxml,version,auth', [
+    (True, None, None),          # SyncEvolution's default: WBXML 1.2 md5
+    (False, '1.1', 'basic'),
+    (True, '1.1', 'md5'),
+])
+def test_two_way_changes_both_ways(zope, tmp_path, wbxml, version, auth):
+    master = Master(zope)
+    client = client_for(master, tmp_path, wbxml=wbxml,
+                        syncml_version=version, auth=auth)
+    se.write_vcards(client.data, {'ada.vcf': ADA, 'zoe.vcf': ZOE,
+                                  'li.vcf': LI})
+    run = client.sync('slow')
+    assert run.returncode == 0, run.describe()
+    # the client read our answers in its own version and encoding
+    assert 'Started Processing of message #2 (SyncML/%s)' % (
+        version or '1.2') in run.log
+    assert master.sessions()[0] == ('wbxml' if wbxml else 'xml',
+                                    version or '1.2',
+                                    'syncml:auth-%s' % (auth or 'md5'))
+    # client: change Ada, delete Li; master: add Grace, change Zoë,
+    # delete nothing yet
+    se.write_vcards(client.data, {'ada.vcf': ADA.replace(
+        'ada@example.org', 'ada@analytical.example')})
+    touch_later(client.data / 'ada.vcf')
+    (client.data / 'li.vcf').unlink()
+    master.add('grace', first_name='Grace', last_name='Hopper',
+               title='Grace Hopper', email='grace@example.com')
+    master.edit('Zoë Œuvre', telephone='+33 1 23')
+    run = client.sync('two-way')
+    assert run.returncode == 0, run.describe()
+    people = master.people()
+    assert sorted(people) == ['Ada Lovelace', 'Grace Hopper', 'Zoë Œuvre']
+    assert people['Ada Lovelace']['email'] == 'ada@analytical.example'
+    cards = names(client)
+    assert sorted(cards) == sorted(people)
+    assert se.vcard_property(cards['Zoë Œuvre'], 'TEL') == ['+33 1 23']
+    # master deletes Grace, changes Ada; the client follows
+    master.delete('Grace Hopper')
+    master.edit('Ada Lovelace', telephone='+44 99')
+    run = client.sync('two-way')
+    assert run.returncode == 0, run.describe()
+    cards = names(client)
+    assert sorted(cards) == ['Ada Lovelace', 'Zoë Œuvre']
+    assert se.vcard_property(cards['Ada Lovelace'], 'TEL') == ['+44 99']
+    assert sorted(master.people()) == ['Ada Lovelace', 'Zoë Œuvre']
+
+
+def test_one_way_and_refresh_modes(zope, tmp_path):
+    master = Master(zope)
+    master.add('grace', first_name='Grace', last_name='Hopper',
+               title='Grace Hopper')
+    client = client_for(master, tmp_path)
+    se.write_vcards(client.data, {'ada.vcf': ADA})
+    # refresh from client: the master ends up with the client's cards only
+    run = client.sync('refresh-from-client')
+    assert run.returncode == 0, run.describe()
+    assert sorted(master.people()) == ['Ada Lovelace']
+    assert sorted(names(client)) == ['Ada Lovelace']
+    # one-way from client: the client's new card goes up, the master's
+    # new person does not come down
+    se.write_vcards(client.data, {'zoe.vcf': ZOE})
+    touch_later(client.data / 'zoe.vcf')
+    master.add('grace', first_name='Grace', last_name='Hopper',
+               title='Grace Hopper')
+    run = client.sync('one-way-from-client')
+    assert run.returncode == 0, run.describe()
+    assert sorted(master.people()) == ['Ada Lovelace', 'Grace Hopper',
+                                       'Zoë Œuvre']
+    assert sorted(names(client)) == ['Ada Lovelace', 'Zoë Œuvre']
+    # one-way from server: the master's person comes down, a new card of
+    # the client stays there
+    se.write_vcards(client.data, {'li.vcf': LI})
+    touch_later(client.data / 'li.vcf')
+    run = client.sync('one-way-from-server')
+    assert run.returncode == 0, run.describe()
+    assert sorted(names(client)) == ['Ada Lovelace', 'Grace Hopper',
+                                     'Zoë Œuvre', '李小龙']
+    assert sorted(master.people()) == ['Ada Lovelace', 'Grace Hopper',
+                                       'Zoë Œuvre']
+    # refresh from server (a real Alert 205): the client gets exactly the
+    # master's persons
+    run = client.sync('refresh-from-server', enableRefreshSync='1')
+    assert run.returncode == 0, run.describe()
+    assert sorted(names(client)) == ['Ada Lovelace', 'Grace Hopper',
+                                     'Zoë Œuvre']
+    assert sorted(master.people()) == ['Ada Lovelace', 'Grace Hopper',
+                                       'Zoë Œuvre']
+
+
+@pytest.mark.parametrize('auth', ['md5', 'basic'])
+def test_wrong_password_is_refused_and_changes_nothing(zope, tmp_path, auth):
+    master = Master(zope)
+    client = client_for(master, tmp_path, password='not-the-password',
+                        auth=auth)
+    se.write_vcards(client.data, {'ada.vcf': ADA})
+    run = client.sync('slow')
+    assert run.returncode != 0
+    assert '401' in run.log
+    assert master.people() == {}
+    assert master.subscribers() == {}
+    assert sorted(names(client)) == ['Ada Lovelace']
+
+
+def test_zope_user_with_basic_credentials(zope, tmp_path):
+    master = Master(zope)
+    client = client_for(master, tmp_path, user=zope.user,
+                        password=zope.password, auth='basic')
+    se.write_vcards(client.data, {'ada.vcf': ADA})
+    run = client.sync('slow')
+    assert run.returncode == 0, run.describe()
+    assert sorted(master.people()) == ['Ada Lovelace']
+
+
+def test_two_clients_adding_the_same_person_make_one(zope, tmp_path):
+    master = Master(zope)
+    first = client_for(master, tmp_path / 'a')
+    second = client_for(master, tmp_path / 'b', wbxml=True)
+    se.write_vcards(first.data, {'ada.vcf': ADA})
+    se.write_vcards(second.data, {'lovelace.vcf': ADA.replace(
+        'Lovelace;Ada', ' lovelace ; ADA ')})
+    for client in (first, second):
+        run = client.sync('slow')
+        assert run.returncode == 0, run.describe()
+    assert len(master.people()) == 1
+    assert len(names(second)) == 1
+    assert len(master.subscribers()) == 2
+
+
+def test_many_cards_in_several_small_messages(zope, tmp_path):
+    master = Master(zope, max_message_size=20000)
+    for n in range(60):
+        master.add('p%d' % n, first_name='Server%d' % n, last_name='Side',
+                   title='Server%d Side' % n, email='s%d@example.org' % n)
+    client = client_for(master, tmp_path, properties={'maxMsgSize': '20000'})
+    se.write_vcards(client.data, {
+        'c%d.vcf' % n: 'BEGIN:VCARD\nVERSION:3.0\nN:Side;Client%d;;;\n'
+                       'FN:Client%d Side\nNOTE:%s\nEND:VCARD' % (n, n, 'x' * 300)
+        for n in range(150)})
+    run = client.sync('slow')
+    assert run.returncode == 0, run.describe()
+    people = master.people()
+    assert len(people) == 210
+    assert len(names(client)) == 210
+    assert run.log.count('MsgID=') > 0
+    # several messages each way
+    with zope.app() as app:
+        pub = app[master.site].portal_synchronizations.getPublication(
+            master.pub_id)
+        counts = pub.getSubscriberList()[0].session.counts
+        transaction.abort()
+    assert counts['messages_received'] > 4
+    assert counts['messages_sent'] > 4
+    assert counts['received_add'] == 150
+    assert counts['sent_add'] == 60

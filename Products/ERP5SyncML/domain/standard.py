@@ -385,6 +385,8 @@ def serve(tool, message, content_type, request, token=None, size=0):
         sub.session.auth_token = new_token
         sub.session.auth_user_id = user.getId()
         sub.session.auth_type = auth_type
+        sub.session.encoding = wbxml.media_type(content_type)
+        sub.session.version = engine.version
     return reply
 
 
