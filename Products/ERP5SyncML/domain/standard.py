@@ -390,6 +390,13 @@ def serve(tool, message, content_type, request, token=None, size=0):
     return reply
 
 
+def xmlrpc_checker(request):
+    """Zope's XML-RPC for a text/xml POST, except to the SyncML entry
+    points (a SyncML 1.1 client may label its XML text/xml)."""
+    path = (request.get('PATH_INFO') or '').rstrip('/')
+    return path.rsplit('/', 1)[-1] not in (ENDPOINT, 'readResponse')
+
+
 def handle(tool, request, response):
     """The HTTP face: decode the POST, serve it, answer in kind."""
     content_type = request.get_header('Content-Type') or ''

@@ -1,0 +1,163 @@
+"""The standard-client HTTP face (portal_synchronizations/syncml) with
+hand-made messages: challenges, content types, the session token, the
+binding of a device to its account."""
+import itertools
+from urllib.parse import urlsplit
+
+import pytest
+import transaction
+from zope.component.hooks import setSite
+
+from Products.ERP5SyncML.syncml import auth
+from Products.ERP5SyncML.syncml import codec
+from Products.ERP5SyncML.syncml import model as m
+from Products.ERP5SyncML.syncml import wbxml
+
+pytestmark = pytest.mark.functional
+_ids = itertools.count(1)
+XML = 'application/vnd.syncml+xml'
+
+
+@pytest.fixture
+def master(zope):
+    site = zope.new_site_id('stdface')
+    zope.add_site(site, demo=True)
+    with zope.app() as app:
+        setSite(app[site])
+        app[site].invokeFactory('Module', 'people')
+        pub = app[site].portal_synchronizations.manage_addPublication(
+            'contacts', destination_path='/%s/people' % site,
+            content_type='text/vcard')
+        pub.setSyncMLAccount('alice', 'alice-secret', zope.user)
+        pub.setSyncMLAccount('bob', 'bob-secret', zope.user + '-nobody')
+        setSite(None)
+    zope.add_user('carol', 'carol-secret', ['Manager'])
+    return site
+
+
+def init(device, cred=None, version='1.2', login='alice', session='1',
+         msg_id=1):
+    return m.Message(header=m.Header(
+        session_id=session, msg_id=msg_id, target=m.Location('http://server'),
+        source=m.Location(device, name=login), cred=cred,
+        ver_dtd=version, ver_proto='SyncML/%s' % version),
+        commands=[m.Alert(code=201, items=[m.Item(
+            target=m.Location('contacts'), source=m.Location('./addressbook'),
+            meta=m.Meta(anchor_next='20260101T000000Z'))])])
+
+
+def post(zope, site, message, content_type=XML, query=''):
+    body = wbxml.encode(message, content_type)
+    status, headers, answer = zope.http(
+        'POST', '/%s/portal_synchronizations/syncml%s' % (site, query),
+        data=body, headers={'Content-Type': content_type}, auth=None)
+    assert status == 200, answer
+    return headers, wbxml.decode(answer, headers['content-type'])
+
+
+def header_status(reply):
+    return reply.header_status()
+
+
+def test_missing_credentials_get_407_with_an_md5_challenge(zope, master):
+    _h, reply = post(zope, master, init('dev-a'))
+    status = header_status(reply)
+    assert status.code == 407
+    assert status.chal.type == auth.MD5
+    nonce = auth.decode_nonce(status.chal.next_nonce)
+    assert len(nonce) == 16
+    # the answer to the challenge is accepted
+    cred = m.Cred.md5('alice', 'alice-secret', nonce)
+    _h, reply = post(zope, master, init('dev-a', cred, session='2'))
+    status = header_status(reply)
+    assert status.code == 212
+    # the next nonce comes with it, and the old one is spent
+    assert auth.decode_nonce(status.chal.next_nonce) != nonce
+    _h, reply = post(zope, master, init('dev-a', cred, session='3'))
+    assert header_status(reply).code == 401
+
+
+def test_wrong_credentials_get_401_and_change_nothing(zope, master):
+    for cred in (m.Cred.basic('alice', 'wrong'), m.Cred.basic('nobody', 'x'),
+                 m.Cred.md5('alice', 'alice-secret', b''),
+                 m.Cred('bm90IGJhc2U2NA', auth.BASIC)):
+        _h, reply = post(zope, master, init('dev-w', cred))
+        assert header_status(reply).code == 401, cred
+        assert header_status(reply).chal is not None
+        assert len(reply.commands) == 1   # no Alert: no session
+    with zope.app() as app:
+        pub = app[master].portal_synchronizations.getPublication('contacts')
+        assert pub.getSubscriberList() == []
+        transaction.abort()
+
+
+def test_account_of_a_missing_zope_user_is_refused(zope, master):
+    _h, reply = post(zope, master, init('dev-b', m.Cred.basic('bob', 'bob-secret'),
+                                        login='bob'))
+    assert header_status(reply).code == 401
+
+
+@pytest.mark.parametrize('content_type', [
+    'application/vnd.syncml+xml; charset=UTF-8', 'text/xml',
+    'application/vnd.syncml+wbxml'])
+def test_content_types_answered_in_kind_and_version(zope, master,
+                                                    content_type):
+    device = 'dev-ct-%d' % next(_ids)
+    cred = m.Cred.basic('alice', 'alice-secret')
+    headers, reply = post(zope, master, init(device, cred, version='1.1'),
+                          content_type)
+    assert headers['content-type'].startswith(
+        'application/vnd.syncml+wbxml' if 'wbxml' in content_type
+        else 'application/vnd.syncml+xml')
+    assert reply.header.ver_dtd == '1.1'
+    assert header_status(reply).code == 212
+    alert_status = [c for c in reply.statuses() if c.cmd == 'Alert'][0]
+    assert alert_status.code == 200
+    alert, = [c for c in reply.commands if isinstance(c, m.Alert)]
+    # our Alert addresses the client's datastore, not its device id
+    assert alert.items[0].target.uri == './addressbook'
+
+
+def test_unsupported_content_type_is_415(zope, master):
+    status, _h, body = zope.http(
+        'POST', '/%s/portal_synchronizations/syncml' % master,
+        data=codec.encode(init('dev-x')), auth=None,
+        headers={'Content-Type': 'application/json'})
+    assert status == 415
+
+
+def test_session_is_bound_to_the_token_of_its_resp_uri(zope, master):
+    cred = m.Cred.basic('alice', 'alice-secret')
+    _h, reply = post(zope, master, init('dev-t', cred, session='9'))
+    resp_uri = reply.header.resp_uri
+    query = '?' + urlsplit(resp_uri).query
+    assert len(query) > 20
+    second = m.Message(header=m.Header(
+        session_id='9', msg_id=2, target=m.Location(resp_uri),
+        source=m.Location('dev-t')),
+        commands=[m.Sync(target=m.Location('contacts'),
+                         source=m.Location('./addressbook'))])
+    # without the token (or with a wrong one) the session is not found
+    for bad in ('', '?s=guess'):
+        _h, answer = post(zope, master, second, query=bad)
+        assert header_status(answer).code == 404
+    _h, answer = post(zope, master, second, query=query)
+    assert header_status(answer).code == 200
+    sync = [c for c in answer.commands if isinstance(c, m.Sync)][0]
+    assert sync.target.uri == './addressbook'
+
+
+def test_a_device_belongs_to_the_account_that_first_used_it(zope, master):
+    _h, reply = post(zope, master, init(
+        'dev-own', m.Cred.basic('alice', 'alice-secret')))
+    assert header_status(reply).code == 212
+    _h, reply = post(zope, master, init(
+        'dev-own', m.Cred.basic('carol', 'carol-secret'), session='2'))
+    assert header_status(reply).code == 403
+
+
+def test_resume_is_refused_cleanly(zope, master):
+    message = init('dev-r', m.Cred.basic('alice', 'alice-secret'))
+    message.commands[0].code = 225
+    _h, reply = post(zope, master, message)
+    assert header_status(reply).code == 406
