@@ -27,6 +27,7 @@ import time
 
 import transaction
 
+from ..syncml import auth
 from ..syncml import codec
 from ..syncml import codes
 from ..syncml import model as m
@@ -434,11 +435,30 @@ class ClientEngine(Side):
         })
         return steps
 
-    def cred(self):
+    def cred(self, session=None):
+        """Our Cred: basic in every message; md5 (after a master asked for
+        it) in the initialization only, the master then knows the session."""
         sub = self.domain
         if not sub.login:
             return None
+        if getattr(sub, 'syncml_auth_type', None) == auth.MD5:
+            if session is not None and session.protocol_state not in (
+                    protocol.INITIAL, protocol.CHALLENGED):
+                return None
+            return m.Cred.md5(sub.login, sub.password or '',
+                              getattr(sub, 'syncml_nonce', b''))
         return m.Cred.basic(sub.login, sub.password or '')
+
+    def _remember_chal(self, chal):
+        """The master's Chal: the auth type it wants, the next nonce."""
+        sub = self.domain
+        if chal.type in auth.AUTH_TYPES:
+            sub.syncml_auth_type = chal.type
+        if chal.next_nonce:
+            try:
+                sub.syncml_nonce = auth.decode_nonce(chal.next_nonce)
+            except ProtocolError as exc:
+                raise SyncFailed('bad challenge from the master: %s' % exc)
 
     def start(self):
         """Begin a session; return the first message (pkg1)."""
@@ -452,18 +472,22 @@ class ClientEngine(Side):
         sub.next_anchor = new_anchor()
         _clear_for_full_mode(sub, None, mode)
         sub.setReport('running', 'waiting for the master', session.counts)
-        alert = m.Alert(cmd_id=None, code=mode, items=[m.Item(
+        logger.info('subscription %s: session %s starts, mode %s, to %s',
+                    sub.getId(), session.session_id, int(mode), sub.publication_url)
+        return self._send(None, session, [self._init_alert(session)],
+                          final=True)
+
+    def _init_alert(self, session):
+        sub = self.domain
+        return m.Alert(cmd_id=None, code=session.mode, items=[m.Item(
             target=m.Location(uri=sub.getTargetDatabase()),
             source=m.Location(uri=sub.destination_path),
             meta=m.Meta(anchor_last=sub.last_anchor, anchor_next=sub.next_anchor))])
-        logger.info('subscription %s: session %s starts, mode %s, to %s',
-                    sub.getId(), session.session_id, int(mode), sub.publication_url)
-        return self._send(None, session, [alert], final=True)
 
     def _send(self, msg, session, commands, final):
         sub = self.domain
         header = self.header(session, sub.publication_url, sub.subscription_url,
-                             cred=self.cred())
+                             cred=self.cred(session))
         data = self.encode(session, header, commands, final)
         session.last_sent = data
         return data
@@ -498,6 +522,9 @@ class ClientEngine(Side):
         session.count('messages_received')
         session.count('bytes_received', size)
         try:
+            header_status = msg.header_status()
+            if header_status is not None and header_status.chal is not None:
+                self._remember_chal(header_status.chal)
             return self.react(msg, session, reaction)
         except (SyncFailed, ProtocolError) as exc:
             self.fail(session, str(exc))
@@ -512,9 +539,18 @@ class ClientEngine(Side):
             session.mode = AlertCode(code)
 
     def _authenticate(self, msg, session):
-        # the only credentials we have are the ones the master refused
-        raise SyncFailed('authentication refused by the peer (status %d)'
-                         % int(msg.header_status().code))
+        """Answer the master's challenge once: pkg1 again, with the Cred
+        of the type it asked for (and its nonce)."""
+        status = msg.header_status()
+        if status.chal is None or not self.domain.login or \
+                getattr(session, 'challenged', False):
+            raise SyncFailed('authentication refused by the peer (status %d)'
+                             % int(status.code))
+        session.challenged = True
+        self._remember_chal(status.chal)
+        logger.info('subscription %s: the master asks for %s credentials',
+                    self.domain.getId(), status.chal.type)
+        return self._send(msg, session, [self._init_alert(session)], True)
 
     def _send_changes(self, msg, session):
         sub = self.domain

@@ -1,0 +1,149 @@
+"""SyncEvolution as a client: our vCard publication against SyncEvolution's
+own server (syncevo-http-server), on the same machine, in the same run.
+
+After one small warm-up sync on each server, for every size N: N small vCards in a fresh client directory, one slow
+sync to our server (a real Zope over ZEO, portal_synchronizations/syncml)
+and one to syncevo-http-server (file backend), each with a fresh
+datastore.  Measured: wall time of the ``syncevolution`` command, round
+trips (server answers the client processed, from the client's log) and
+whether both sides hold N cards afterwards.  Prints a table and the ratio
+(ours / theirs; below 1 means we are faster) and writes JSON.
+
+    .venv/bin/python bench/syncevolution_bench.py                # 1000, 5000
+    .venv/bin/python bench/syncevolution_bench.py --sizes 200 --encoding wbxml
+"""
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / 'tests')]
+
+ROUND_TRIP = re.compile(r'Started Processing of message #\d+')
+
+
+def cards(n):
+    return {'c%05d.vcf' % i: (
+        'BEGIN:VCARD\nVERSION:3.0\nN:Family%05d;Given%05d;;;\n'
+        'FN:Given%05d Family%05d\nEMAIL:p%05d@example.org\n'
+        'TEL;TYPE=CELL:+1 555 %05d\nEND:VCARD' % ((i,) * 6))
+        for i in range(n)}
+
+
+def timed_sync(client, timeout):
+    t0 = time.perf_counter()
+    run = client.sync('slow', timeout=timeout)
+    seconds = time.perf_counter() - t0
+    if not run.ok:
+        raise RuntimeError('sync failed\n' + run.describe())
+    return {'seconds': round(seconds, 3),
+            'round_trips': len(ROUND_TRIP.findall(run.log))}
+
+
+def our_server(zope, n_index):
+    """A fresh site with a vCard publication; its syncml URL and site."""
+    from zope.component.hooks import setSite
+    site = zope.new_site_id('bench')
+    zope.add_site(site, demo=True)
+    with zope.app() as app:
+        setSite(app[site])
+        app[site].invokeFactory('Module', 'people')
+        pub = app[site].portal_synchronizations.manage_addPublication(
+            'contacts', destination_path='/%s/people' % site,
+            content_type='text/vcard')
+        pub.setSyncMLAccount('alice', 'secret', zope.user)
+        setSite(None)
+    return '%s/%s/portal_synchronizations/syncml' % (zope.url, site), site
+
+
+def count_people(zope, site):
+    import transaction
+    with zope.app() as app:
+        n = len(app[site]['people'].objectIds())
+        transaction.abort()
+    return n
+
+
+def run(sizes, wbxml, base, timeout):
+    import syncevolution as se
+    from zopeserver import ZopeServer
+    se.ensure_installed()
+    zope = ZopeServer(base / 'zope')
+    theirs = se.HttpServer(base / 'syncevo')
+    results = []
+    try:
+        zope.start()
+        devices = {n: theirs.add_client('bench-theirs-%d' % n, 'alice',
+                                        'secret') for n in sizes}
+        warm = theirs.add_client('bench-warm', 'alice', 'secret')
+        theirs.start()
+        # one small sync on each server first: process start-up, D-Bus
+        # activation and caches are not what is measured
+        url, _site = our_server(zope, 0)
+        for name, target, uri in (('warm-ours', url, 'contacts'),
+                                  ('warm-theirs', theirs.url, 'addressbook')):
+            client = se.Client(base / name, target, 'alice', 'secret',
+                               'bench-' + name.split('-')[1] if
+                               name == 'warm-ours' else 'bench-warm',
+                               uri=uri, wbxml=wbxml)
+            se.write_vcards(client.data, cards(10))
+            timed_sync(client, timeout)
+        assert warm.exists()
+        for n in sizes:
+            data = cards(n)
+            url, site = our_server(zope, n)
+            ours_client = se.Client(base / ('ours-%d' % n), url, 'alice',
+                                    'secret', 'bench-ours-%d' % n,
+                                    uri='contacts', wbxml=wbxml,
+                                    properties={'RetryDuration': '0'})
+            se.write_vcards(ours_client.data, data)
+            ours = timed_sync(ours_client, timeout)
+            ours['server_count'] = count_people(zope, site)
+            their_client = se.Client(base / ('theirs-%d' % n), theirs.url,
+                                     'alice', 'secret', 'bench-theirs-%d' % n,
+                                     wbxml=wbxml,
+                                     properties={'RetryDuration': '0'})
+            se.write_vcards(their_client.data, data)
+            them = timed_sync(their_client, timeout)
+            them['server_count'] = len(list(devices[n].iterdir()))
+            results.append({'n': n, 'ours': ours, 'syncevo_http_server': them,
+                            'time_ratio': round(ours['seconds'] /
+                                                them['seconds'], 3)})
+    finally:
+        theirs.stop()
+        zope.stop()
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--sizes', default='1000,5000')
+    parser.add_argument('--encoding', choices=('xml', 'wbxml'), default='xml')
+    parser.add_argument('--timeout', type=int, default=900)
+    parser.add_argument('--output', default=None)
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(',') if s]
+    with tempfile.TemporaryDirectory(prefix='syncevo-bench-') as tmp:
+        results = run(sizes, args.encoding == 'wbxml', Path(tmp),
+                      args.timeout)
+    print('%-6s %-6s %12s %8s %12s %8s %8s' % (
+        'N', 'enc', 'ours s', 'ours rt', 'theirs s', 'their rt', 'ratio'))
+    for r in results:
+        print('%-6d %-6s %12.2f %8d %12.2f %8d %8.2f' % (
+            r['n'], args.encoding, r['ours']['seconds'],
+            r['ours']['round_trips'], r['syncevo_http_server']['seconds'],
+            r['syncevo_http_server']['round_trips'], r['time_ratio']))
+    report = {'encoding': args.encoding, 'results': results}
+    if args.output:
+        Path(args.output).write_text(json.dumps(report, indent=2))
+    else:
+        print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
