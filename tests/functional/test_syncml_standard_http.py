@@ -161,3 +161,23 @@ def test_resume_is_refused_cleanly(zope, master):
     message.commands[0].code = 225
     _h, reply = post(zope, master, message)
     assert header_status(reply).code == 406
+
+
+def test_site_to_site_subscriber_bound_to_its_first_account(zope):
+    from synchelpers import make_sites
+    from synchelpers import sync
+    pair = make_sites(zope)
+    assert sync(pair)['status'] == 'finished'
+    zope.add_user('mallory', 'mallory-secret', ['Manager'])
+    with zope.app() as app:
+        sub = app[pair.client].portal_synchronizations.getSubscription(
+            pair.pub_id)
+        sub.edit(login='mallory', password='mallory-secret')
+    report = sync(pair)
+    assert report['status'] == 'failed'
+    assert '403' in report['reason']
+    with zope.app() as app:
+        pub = app[pair.master].portal_synchronizations.getPublication(
+            pair.pub_id)
+        assert [s.user_id for s in pub.getSubscriberList()] == [zope.user]
+        transaction.abort()

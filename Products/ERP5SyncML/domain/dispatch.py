@@ -17,6 +17,7 @@ from ..permissions import Synchronize
 from ..conduit import policy
 from ..syncml import codec
 from ..syncml import model
+from ..syncml.codes import StatusCode
 from ..syncml.errors import ProtocolError
 from . import delivery
 from . import probe
@@ -218,7 +219,14 @@ def serve(tool, message, publication=None, size=0):
         delivery.check_subscriber_url(pub, source)
         subscriber = pub.addSubscriber(source)
         logger.info('publication %s: new subscriber %s', pub.getId(), source)
-    subscriber.user_id = getSecurityManager().getUser().getId()
+    user_id = getSecurityManager().getUser().getId()
+    if subscriber.user_id and subscriber.user_id != user_id:
+        # a subscriber id belongs to the account that first used it
+        logger.warning('publication %s: subscriber %s belongs to %s, not %s',
+                       pub.getId(), source, subscriber.user_id, user_id)
+        return ServerEngine(subscriber).error_reply(message,
+                                                    StatusCode.FORBIDDEN)
+    subscriber.user_id = user_id
     engine = ServerEngine(subscriber)
     try:
         with policy.applying(subscriber):
