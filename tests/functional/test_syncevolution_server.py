@@ -303,3 +303,29 @@ def test_many_cards_in_several_small_messages(zope, tmp_path):
     assert counts['messages_sent'] > 4
     assert counts['received_add'] == 150
     assert counts['sent_add'] == 60
+
+
+def test_cards_larger_than_a_message_travel_in_parts(zope, tmp_path):
+    master = Master(zope, max_message_size=8000)
+    long_note = ' '.join('word%d' % i for i in range(6000))   # ~50 KB
+    master.add('big', first_name='Big', last_name='Server',
+               title='Big Server', description='S ' + long_note)
+    client = client_for(master, tmp_path, properties={'maxMsgSize': '8000'})
+    se.write_vcards(client.data, {'big.vcf': (
+        'BEGIN:VCARD\nVERSION:3.0\nN:Client;Big;;;\nFN:Big Client\n'
+        'NOTE:C %s\nEND:VCARD' % long_note)})
+    run = client.sync('slow')
+    assert run.returncode == 0, run.describe()
+    with zope.app() as app:
+        folder = app[master.site][FOLDER]
+        notes = {o.getProperty('title'): o.getProperty('description')
+                 for o in folder.objectValues()}
+        counts = app[master.site].portal_synchronizations.getPublication(
+            master.pub_id).getSubscriberList()[0].session.counts
+        transaction.abort()
+    assert notes['Big Client'] == 'C ' + long_note
+    assert counts['messages_received'] > 5 and counts['messages_sent'] > 5
+    cards = names(client)
+    assert sorted(cards) == ['Big Client', 'Big Server']
+    (note,) = se.vcard_property(cards['Big Server'], 'NOTE')
+    assert note == 'S ' + long_note

@@ -248,9 +248,12 @@ class StandardServer(ServerEngine):
 
     def _start_chunk(self, session, command, budget):
         item = command.items[0]
+        # clients trim the white space that ends an item's data before
+        # they check its Size: we send none there
+        text = item.data.rstrip('\r\n')
         session.chunk = (m.command_name(command), item.source.uri,
                          item.target.uri if item.target else None,
-                         item.data, len(item.data.encode('utf-8')))
+                         text, len(text.encode('utf-8')))
         logger.info('%s is larger than a message: sent in parts',
                     item.source.uri)
         return self._next_chunk(session, budget)
@@ -260,6 +263,14 @@ class StandardServer(ServerEngine):
             budget = self.message_budget(session)
         name, gid, luid, text, total = session.chunk
         part = split(text, budget)[0]
+        cut = len(part)
+        # clients trim white space at both ends of each chunk: cut between
+        # two other characters
+        while 1 < cut < len(text) and (text[cut - 1].isspace() or
+                                       text[cut].isspace()):
+            cut -= 1
+        if cut > 1:
+            part = text[:cut]
         rest = text[len(part):]
         first = len(text.encode('utf-8')) == total
         item = m.Item(source=m.Location(uri=gid),
