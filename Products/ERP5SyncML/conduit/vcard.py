@@ -3,13 +3,15 @@
 ``VCardApplier`` applies a client's Add / Replace / Delete (addressed by
 the client's LUID) to the publication's folder; ``VCardCommandFactory``
 makes the Add / Replace / Delete we send (addressed by that client's
-LUIDs).  A signature's ``xml`` holds the vCard both sides agreed on, as we
-write it, so an object is sent again only when it changed here.
+LUIDs).  A signature's ``xml`` holds a fingerprint of the values of the
+card both sides agreed on, so an object is sent again only when it
+changed here.
 
 No duplicates: an item whose LUID is not mapped yet (a slow sync, a
 second client adding the same person) is matched to an existing Person
 with the same key -- names and e-mail, case and spaces ignored.
 """
+import hashlib
 import logging
 import re
 import uuid
@@ -56,11 +58,25 @@ def _person_values(obj):
     return {k: obj.getProperty(k, '') for k in vcard.PROPERTIES}
 
 
+def is_person(obj):
+    return getattr(obj, 'portal_type', None) == PORTAL_TYPE
+
+
 def card_of(obj, content_type):
     """Our vCard of ``obj`` (bytes), or None when it is not a Person."""
-    if getattr(obj, 'portal_type', None) != PORTAL_TYPE:
+    if not is_person(obj):
         return None
     return vcard.from_person(obj, content_type).encode('utf-8')
+
+
+def fingerprint(obj, content_type):
+    """What a signature keeps of the card both sides agreed on: a digest
+    of the values the card is made of (cheaper than writing the card)."""
+    values = _person_values(obj)
+    text = repr((content_type,) + tuple(
+        (k, str(values[k]) if values[k] is not None else None)
+        for k in vcard.PROPERTIES))
+    return hashlib.sha1(text.encode('utf-8')).hexdigest().encode('ascii')
 
 
 class VCardApplier(SessionWork):
@@ -154,9 +170,9 @@ class VCardApplier(SessionWork):
             check_permission('Add portal content', self.folder,
                              'add a Person from a vCard')
             object_id = self._new_id(values)
-            self.folder.invokeFactory(PORTAL_TYPE, object_id)
+            # the values go to the constructor: one event, one indexing
+            self.folder.invokeFactory(PORTAL_TYPE, object_id, **values)
             obj = self.folder._getOb(object_id)
-            obj.edit(**values)
             code = StatusCode.ITEM_ADDED
             key = person_key(values)
             if key is not None:
@@ -173,7 +189,7 @@ class VCardApplier(SessionWork):
         gid = self.domain.getGidFromObject(obj)
         self.ids.set(luid, gid)
         sig = self.sigs.add(gid, obj.getId())
-        sig.setAgreed(card_of(obj, self.content_type))
+        sig.setAgreed(fingerprint(obj, self.content_type))
         self.sigs.markClean(gid)
         return code, gid
 
@@ -219,16 +235,17 @@ class VCardCommandFactory(SessionWork):
         if obj is None or getattr(obj, '_erp5syncml_copy', False):
             sig = self.sigs.getByObjectId(object_id)
             return None if sig is None else self.delete(sig.gid)
-        card = card_of(obj, self.content_type)
-        if card is None:
+        if not is_person(obj):
             return None
         gid = self.domain.getGidFromObject(obj)
         sig = self.sigs.get(gid)
         if sig is not None and sig.status == CONFLICT:
             return None
-        if sig is not None and sig.xml == card and not sig.force_full:
+        agreed = fingerprint(obj, self.content_type)
+        if sig is not None and sig.xml == agreed and not sig.force_full:
             self.sigs.markClean(gid)
             return None
+        card = card_of(obj, self.content_type)
         if self.max_obj_size and len(card) > self.max_obj_size:
             logger.warning('%s not sent: %d bytes, the client takes %d at most',
                            gid, len(card), self.max_obj_size)
@@ -244,7 +261,7 @@ class VCardCommandFactory(SessionWork):
         def accept():
             sig = self.sigs.add(gid, object_id)
             sig.status = SENT
-            sig.temp_xml = card
+            sig.temp_xml = agreed
             self.sigs.markDirty(gid)
             self.session.count('sent_add' if name == 'Add' else 'sent_replace')
             logger.debug('send %s %s', name, gid)
