@@ -17,9 +17,11 @@ import re
 import uuid
 
 import transaction
+from AccessControl import getSecurityManager
 from BTrees.OOBTree import OOBTree
 from ZODB.POSException import ConflictError
 
+from . import policy
 from ..domain.incoming import CommandError
 from ..domain.incoming import ReplayCarefully
 from ..domain.incoming import _error_code
@@ -170,6 +172,8 @@ class VCardApplier(SessionWork):
             check_permission('Add portal content', self.folder,
                              'add a Person from a vCard')
             object_id = self._new_id(values)
+            policy.check_new_object(object_id, PORTAL_TYPE,
+                                    ('ERP5SyncML Person',))
             # the values go to the constructor: one event, one indexing
             self.folder.invokeFactory(PORTAL_TYPE, object_id, **values)
             obj = self.folder._getOb(object_id)
@@ -235,8 +239,9 @@ class VCardCommandFactory(SessionWork):
         if obj is None or getattr(obj, '_erp5syncml_copy', False):
             sig = self.sigs.getByObjectId(object_id)
             return None if sig is None else self.delete(sig.gid)
-        if not is_person(obj):
-            return None
+        if not is_person(obj) or \
+                not getSecurityManager().checkPermission('View', obj):
+            return None  # the sync account may not see it: not sent
         gid = self.domain.getGidFromObject(obj)
         sig = self.sigs.get(gid)
         if sig is not None and sig.status == CONFLICT:

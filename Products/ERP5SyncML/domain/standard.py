@@ -30,6 +30,7 @@ from urllib.parse import quote
 from AccessControl import getSecurityManager
 from zExceptions import BadRequest
 
+from ..conduit import policy
 from ..conduit.vcard import VCardApplier
 from ..conduit.vcard import VCardCommandFactory
 from ..mapping import vcard
@@ -387,7 +388,8 @@ def serve(tool, message, content_type, request, token=None, size=0):
         return authentication.refresh_chal(pub, source, auth_type)
     engine = StandardServer(sub, content_type, version, resp_uri, chal)
     try:
-        reply = engine.receive(message, alert=alert, size=size)
+        with policy.applying(sub):
+            reply = engine.receive(message, alert=alert, size=size)
     except ProtocolError as exc:
         logger.warning('device %s: message %s refused (%s): %s', source,
                        message.header.msg_id, exc.status, exc)
