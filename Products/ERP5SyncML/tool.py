@@ -32,6 +32,7 @@ from .domain import schedule
 from .domain import standard
 from .domain import weborigin
 from .domain import sealing
+from .domain.authentication import SyncMLRefusal
 from .domain.authentication import authenticate
 from .domain.journal import ChangeJournal
 from .domain.publication import Publication
@@ -288,21 +289,27 @@ class SynchronizationTool(UniqueObject, SimpleItem):
                                          'bad SyncML message: %s' % exc)
         except sealing.Refused as exc:
             return sealing.refused_over_http(None, exc, RESPONSE)
-        authenticate(self, message, REQUEST)
-        sub = dispatch.subscription_for(self, message)
-        if sub is not None:
-            reply = dispatch.refuse_for_subscription(sub, message)
+        try:
+            chal = authenticate(self, message, REQUEST)
+        except SyncMLRefusal as refusal:
+            reply = refusal.reply
         else:
-            publication = self.getPublication(sync_id) if sync_id else None
-            if sync_id and publication is None:
-                reply = dispatch.refusal(message, 404, 'no publication %r' % sync_id)
-            else:
-                reply = dispatch.serve_or_refuse(self, message, publication,
-                                                 size=len(text))
+            reply = self._answer(message, sync_id, len(text), chal)
         if RESPONSE is not None:
             RESPONSE.setHeader('Content-Type', SYNCML_CONTENT_TYPE)
             RESPONSE.setHeader('X-Content-Type-Options', 'nosniff')
         return reply
+
+    @security.private
+    def _answer(self, message, sync_id, size, chal):
+        sub = dispatch.subscription_for(self, message)
+        if sub is not None:
+            return dispatch.refuse_for_subscription(sub, message)
+        publication = self.getPublication(sync_id) if sync_id else None
+        if sync_id and publication is None:
+            return dispatch.refusal(message, 404, 'no publication %r' % sync_id)
+        return dispatch.serve_or_refuse(self, message, publication,
+                                        size=size, chal=chal)
 
     @security.public
     def syncml(self, REQUEST=None, RESPONSE=None):

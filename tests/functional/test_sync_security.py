@@ -29,13 +29,18 @@ def test_syncml_credentials_authenticate_an_anonymous_request(zope):
     pair = make_sites(zope)
     url = '/%s/portal_synchronizations/readResponse' % pair.master
     headers = {'Content-Type': 'application/vnd.syncml+xml'}
+    # refusals are SyncML: 407 without credentials, 401 with wrong ones,
+    # each with a challenge
     status, _h, body = zope.http('POST', url, data=_init_message(pair.pub_id),
                                  auth=None, headers=headers)
-    assert status == 401
+    assert status == 200
+    refused = codec.decode(body).header_status()
+    assert (refused.code, refused.chal.type) == (407, 'syncml:auth-basic')
     bad = m.Cred.basic(zope.user, 'wrong password')
     status, _h, body = zope.http('POST', url, auth=None, headers=headers,
                                  data=_init_message(pair.pub_id, bad, '78'))
-    assert status == 401
+    assert status == 200
+    assert codec.decode(body).header_status().code == 401
     good = m.Cred.basic(zope.user, zope.password)
     status, _h, body = zope.http('POST', url, auth=None, headers=headers,
                                  data=_init_message(pair.pub_id, good, '79'))

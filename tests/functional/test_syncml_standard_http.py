@@ -181,3 +181,49 @@ def test_site_to_site_subscriber_bound_to_its_first_account(zope):
             pair.pub_id)
         assert [s.user_id for s in pub.getSubscriberList()] == [zope.user]
         transaction.abort()
+
+
+def test_site_to_site_md5_with_a_syncml_account(zope):
+    from Products.ERP5SyncML.syncml.auth import MD5
+    from synchelpers import add_person
+    from synchelpers import folder
+    from synchelpers import make_sites
+    from synchelpers import sync
+    pair = make_sites(zope)
+
+    def subscription(app):
+        return app[pair.client].portal_synchronizations.getSubscription(
+            pair.pub_id)
+    with zope.app() as app:
+        app[pair.master].portal_synchronizations.getPublication(
+            pair.pub_id).setSyncMLAccount('syncer', 'syncer-pw', zope.user)
+        subscription(app).edit(login='syncer', password='syncer-pw')
+        add_person(app, pair.client, 'p1', title='one')
+    assert sync(pair)['status'] == 'finished'
+    with zope.app() as app:
+        # a basic login with an account: the master asks for md5 next time
+        sub = subscription(app)
+        assert sub.syncml_auth_type == MD5
+        first_nonce = sub.syncml_nonce
+        assert len(first_nonce) == 16
+        add_person(app, pair.client, 'p2', title='two')
+    assert sync(pair)['status'] == 'finished'
+    with zope.app() as app:
+        assert sorted(folder(app, pair.master).objectIds()) == ['p1', 'p2']
+        sub = subscription(app)
+        assert sub.syncml_nonce != first_nonce
+        # a nonce the master did not give: it challenges, the client
+        # answers once with the new nonce
+        sub.syncml_nonce = b'stale nonce'
+        add_person(app, pair.client, 'p3', title='three')
+    assert sync(pair)['status'] == 'finished'
+    with zope.app() as app:
+        assert 'p3' in folder(app, pair.master).objectIds()
+        subscription(app).edit(password='wrong')
+        add_person(app, pair.client, 'p4', title='four')
+    report = sync(pair)
+    assert report['status'] == 'failed'
+    assert '401' in report['reason']
+    with zope.app() as app:
+        assert 'p4' not in folder(app, pair.master).objectIds()
+        transaction.abort()

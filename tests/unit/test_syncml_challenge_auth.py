@@ -83,14 +83,17 @@ def test_client_without_login_does_not_answer(pair):
     assert pair.sub.getReport()['status'] == 'failed'
 
 
-def test_md5_cred_only_in_the_initialization(pair):
+def test_md5_cred_in_every_message_with_the_last_nonce(pair):
     pair.sub.edit(login='alice', password='pw')
     pair.sub.syncml_auth_type = auth.MD5
+    pair.sub.syncml_nonce = b'first'
     pair.add('client', 'c1', title='one')
     data = pair.client_engine().start()
-    assert codec.decode(data).header.cred.type == auth.MD5
-    # the master (site to site) answers; the client's next message
-    # carries no Cred: the session is known
-    reply = pair.serve(data)
-    following = codec.decode(pair.answer(reply))
-    assert following.header.cred is None
+    assert codec.decode(data).header.cred == m.Cred.md5('alice', 'pw',
+                                                        b'first')
+    # the master's answer gives the next nonce on its header Status
+    reply = codec.decode(pair.serve(data))
+    reply.header_status().chal = m.Chal(
+        type=auth.MD5, next_nonce=auth.encode_nonce(b'second'))
+    following = codec.decode(pair.answer(codec.encode(reply)))
+    assert following.header.cred == m.Cred.md5('alice', 'pw', b'second')

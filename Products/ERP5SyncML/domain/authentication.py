@@ -13,22 +13,77 @@ from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
 from ..syncml import auth
+from ..syncml import codec
 from ..syncml import model as m
 from ..syncml.codes import StatusCode
 
 logger = logging.getLogger('Products.ERP5SyncML')
 
 
+class SyncMLRefusal(Exception):
+    """Credentials refused: ``reply`` is the SyncML answer (401/407 with
+    a Chal on SyncHdr)."""
+
+    def __init__(self, reply):
+        Exception.__init__(self, 'credentials refused')
+        self.reply = reply
+
+
+def _publication_of(tool, message):
+    """The publication a message to the master is for, or None."""
+    for command in message.commands:
+        if isinstance(command, m.Alert) and 200 <= int(command.code) <= 205:
+            for item in command.items or ():
+                if item.target is not None:
+                    pub = tool.getPublication(item.target.uri)
+                    if pub is not None:
+                        return pub
+    source = message.header.source.uri
+    for pub in tool.getPublicationList():
+        if pub.getSubscriber(source) is not None:
+            return pub
+    return None
+
+
+def _next_msg_id(pub, message):
+    """Our next MsgID in the session of ``message`` (1 outside one)."""
+    subscriber = pub.getSubscriber(message.header.source.uri)
+    session = subscriber.session if subscriber is not None else None
+    if session is not None and \
+            session.session_id == str(message.header.session_id):
+        return session.next_msg_id
+    return 1
+
+
 def authenticate(context, message, request):
     """Make the user named by the message's credentials the current user,
-    unless the request is already authenticated; Unauthorized otherwise.
+    unless the request is already authenticated.
 
-    The user is looked up in the user folder of ``context``'s site first,
-    then in the Zope root's.
+    A message for one of ``context``'s publications is checked like a
+    standard client's (SyncML accounts, then user folders; basic or md5):
+    refused, it raises ``SyncMLRefusal`` with the 401/407 + Chal answer;
+    accepted, the result is a callable giving the Chal (the next md5
+    nonce) for our answers, or None.  Any other message needs basic
+    credentials of a user folder (``Unauthorized`` otherwise).
     """
     user = getSecurityManager().getUser()
     if user is not None and user.getUserName() != 'Anonymous User':
-        return
+        return None
+    pub = None
+    if request is not None and hasattr(context, 'getPublicationList'):
+        pub = _publication_of(context, message)
+    if pub is not None:
+        try:
+            user, auth_type = check_credentials(pub, context, message,
+                                                request)
+        except Refused as refused:
+            reply = m.error_reply(message, refused.status,
+                                  _next_msg_id(pub, message))
+            reply.commands[0].chal = refused.chal
+            raise SyncMLRefusal(codec.encode(reply))
+        newSecurityManager(request, user)
+        device = message.header.source.uri
+        return lambda: refresh_chal(pub, device, auth_type)
     cred = message.header.cred
     if cred is None or request is None:
         raise Unauthorized('SyncML synchronization needs authentication')
@@ -43,7 +98,7 @@ def authenticate(context, message, request):
         user = acl_users.authenticate(login, password, request)
         if user is not None:
             newSecurityManager(request, user.__of__(acl_users))
-            return
+            return None
     raise Unauthorized('invalid SyncML credentials')
 
 
@@ -143,11 +198,16 @@ def _chal(publication, device, auth_type):
 
 
 def refresh_chal(publication, device, auth_type):
-    """The Chal to put on our header Status after an md5 login: the nonce
-    the device must use next time."""
-    if auth_type != auth.MD5:
+    """The Chal to put on our header Status after a login with a SyncML
+    account (``auth_type`` is then md5, or basic with an account): md5
+    and the nonce the device must use next."""
+    if auth_type not in (auth.MD5, ACCOUNT_BASIC):
         return None
     return _chal(publication, device, auth.MD5)
+
+
+#: a basic login with a SyncML account: the answer asks for md5 next time
+ACCOUNT_BASIC = 'account:' + auth.BASIC
 
 
 def check_credentials(publication, context, message, request):
@@ -184,6 +244,8 @@ def check_credentials(publication, context, message, request):
                 if hmac.compare_digest(auth.md5_secret(login, password),
                                        account[0]):
                     user = _zope_user(context, account[1])
+                    if user is not None:
+                        return user, ACCOUNT_BASIC
             else:
                 for acl_users in _user_folders(context):
                     found = acl_users.authenticate(login, password, request)

@@ -200,9 +200,10 @@ def publication_for(tool, message):
                       % source)
 
 
-def serve(tool, message, publication=None, size=0):
+def serve(tool, message, publication=None, size=0, chal=None):
     """Run the master's step for ``message`` as the current user; return
-    the answer (bytes) or None."""
+    the answer (bytes) or None.  ``chal`` gives the Chal (next md5 nonce)
+    for the Status of our answer's header."""
     if probe.is_probe(message):
         return probe.answer(tool, message)  # Test connection: changes nothing
     pub, alert = publication_for(tool, message)
@@ -228,6 +229,7 @@ def serve(tool, message, publication=None, size=0):
                                                     StatusCode.FORBIDDEN)
     subscriber.user_id = user_id
     engine = ServerEngine(subscriber)
+    engine.chal = chal
     try:
         with policy.applying(subscriber):
             reply = engine.receive(message, alert=alert, size=size)
@@ -239,12 +241,13 @@ def serve(tool, message, publication=None, size=0):
     return sealing.seal(pub, reply)
 
 
-def serve_or_refuse(tool, message, publication=None, size=0):
+def serve_or_refuse(tool, message, publication=None, size=0, chal=None):
     """``serve`` for a peer that speaks SyncML: a message refused as a
     whole (no such publication, no session, unknown subscriber, not
     allowed) gets a SyncML Status instead of an HTML error page."""
     try:
-        return serve(tool, message, publication=publication, size=size)
+        return serve(tool, message, publication=publication, size=size,
+                     chal=chal)
     except (BadRequest, Unauthorized) as exc:
         return refusal(message, 403 if isinstance(exc, Unauthorized) else 404,
                        exc)

@@ -436,15 +436,12 @@ class ClientEngine(Side):
         return steps
 
     def cred(self, session=None):
-        """Our Cred: basic in every message; md5 (after a master asked for
-        it) in the initialization only, the master then knows the session."""
+        """Our Cred, in every message: basic, or md5 (once a master asked
+        for it) with the nonce of the master's last answer."""
         sub = self.domain
         if not sub.login:
             return None
         if getattr(sub, 'syncml_auth_type', None) == auth.MD5:
-            if session is not None and session.protocol_state not in (
-                    protocol.INITIAL, protocol.CHALLENGED):
-                return None
             return m.Cred.md5(sub.login, sub.password or '',
                               getattr(sub, 'syncml_nonce', b''))
         return m.Cred.basic(sub.login, sub.password or '')
@@ -488,6 +485,8 @@ class ClientEngine(Side):
         sub = self.domain
         header = self.header(session, sub.publication_url, sub.subscription_url,
                              cred=self.cred(session))
+        if header.cred is not None and header.cred.type == auth.MD5:
+            header.source.name = sub.login  # md5 names the user here
         data = self.encode(session, header, commands, final)
         session.last_sent = data
         return data
@@ -547,6 +546,9 @@ class ClientEngine(Side):
             raise SyncFailed('authentication refused by the peer (status %d)'
                              % int(status.code))
         session.challenged = True
+        # a master keeps no session for a refused message: its answer to
+        # our new pkg1 numbers its messages from 1 again
+        session.last_received_msg_id = None
         self._remember_chal(status.chal)
         logger.info('subscription %s: the master asks for %s credentials',
                     self.domain.getId(), status.chal.type)
@@ -578,6 +580,8 @@ class ServerEngine(Side):
     """Runs the master's side of a session with one subscriber."""
 
     role = codes.SERVER
+    #: () -> the Chal for our header Status, or None
+    chal = None
 
     def _steps(self):
         steps = Side._steps(self)
@@ -664,7 +668,7 @@ class ServerEngine(Side):
                     session.session_id, int(mode))
         header_code = StatusCode.AUTH_ACCEPTED if msg.header.cred else StatusCode.OK
         statuses = [
-            self.status(msg, None, header_code),
+            self._header_status(msg, header_code),
             m.Status(cmd_id=None, msg_ref=msg.header.msg_id, cmd_ref=alert.cmd_id,
                      cmd='Alert',
                      target_refs=[item.target.uri] if item.target else [],
@@ -681,8 +685,15 @@ class ServerEngine(Side):
         header = self.header(session, msg.header.source.uri, msg.header.target.uri)
         return self.encode(session, header, commands, final)
 
+    def _header_status(self, msg, code):
+        """Our Status for the client's SyncHdr, with the next md5 nonce
+        when the client logged in with a SyncML account."""
+        status = self.status(msg, None, code)
+        status.chal = self.chal() if self.chal else None
+        return status
+
     def _apply_message(self, msg, session):
-        session.addStatus(self.status(msg, None, StatusCode.OK))
+        session.addStatus(self._header_status(msg, StatusCode.OK))
         Side._apply_message(self, msg, session)
 
     def _send_changes(self, msg, session):

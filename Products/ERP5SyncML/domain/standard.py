@@ -123,11 +123,6 @@ class StandardServer(ServerEngine):
         reply = m.error_reply(msg, code)
         return wbxml.encode(reply, self.content_type, version=self.version)
 
-    def _header_status(self, msg, code):
-        status = self.status(msg, None, code)
-        status.chal = self.chal() if self.chal else None
-        return status
-
     # -- pkg1 -> pkg2 ------------------------------------------------------
 
     def _answer_init(self, msg, session):
