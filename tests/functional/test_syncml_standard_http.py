@@ -227,3 +227,55 @@ def test_site_to_site_md5_with_a_syncml_account(zope):
     with zope.app() as app:
         assert 'p4' not in folder(app, pair.master).objectIds()
         transaction.abort()
+
+
+def _session(zope, master, device, session):
+    _h, reply = post(zope, master, init(
+        device, m.Cred.basic('alice', 'alice-secret'), session=session))
+    assert reply.header.meta.max_obj_size == 1024 * 1024
+    return '?' + urlsplit(reply.header.resp_uri).query
+
+
+def _sync(device, session, msg_id, items, final=False):
+    return m.Message(header=m.Header(
+        session_id=session, msg_id=msg_id, target=m.Location('http://x'),
+        source=m.Location(device)), final=final,
+        commands=[m.Sync(cmd_id=1, target=m.Location('contacts'),
+                         source=m.Location('./addressbook'),
+                         commands=[m.Add(cmd_id=2, items=items)])])
+
+
+def _add_status(reply):
+    return [s.code for s in reply.statuses() if s.cmd == 'Add']
+
+
+def test_large_object_size_checked_and_bounded(zope, master):
+    card = 'BEGIN:VCARD\r\nVERSION:3.0\r\nN:Big;Ann;;;\r\nFN:Ann Big\r\nEND:VCARD'
+    query = _session(zope, master, 'dev-lo', '5')
+    first = m.Item(source=m.Location('c1'), data=card[:20], more_data=True,
+                   meta=m.Meta(type='text/vcard', size=len(card) + 7))
+    _h, reply = post(zope, master, _sync('dev-lo', '5', 2, [first]),
+                     query=query)
+    assert _add_status(reply) == [213]
+    rest = m.Item(source=m.Location('c1'), data=card[20:])
+    _h, reply = post(zope, master, _sync('dev-lo', '5', 3, [rest]),
+                     query=query)
+    assert _add_status(reply) == [424]
+    # announced larger than our MaxObjSize: refused at once
+    huge = m.Item(source=m.Location('c2'), data=card[:20], more_data=True,
+                  meta=m.Meta(type='text/vcard', size=50 * 1024 * 1024))
+    _h, reply = post(zope, master, _sync('dev-lo', '5', 4, [huge]),
+                     query=query)
+    assert _add_status(reply) == [413]
+    # the right size: the card is added
+    first.meta.size = len(card)
+    first.source = rest.source = m.Location('c3')
+    post(zope, master, _sync('dev-lo', '5', 5, [first]), query=query)
+    _h, reply = post(zope, master, _sync('dev-lo', '5', 6, [rest]),
+                     query=query)
+    assert _add_status(reply) == [201]
+    with zope.app() as app:
+        titles = [o.getProperty('title')
+                  for o in app[master]['people'].objectValues()]
+        transaction.abort()
+    assert titles == ['Ann Big']

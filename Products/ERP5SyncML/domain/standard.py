@@ -58,6 +58,8 @@ TOKEN_PARAMETER = 's'
 #: bytes of a message we never exceed, whatever the client allows
 MAX_REQUEST_SIZE = 32 * 1024 * 1024
 VCARD_TYPES = tuple(vcard.CONTENT_TYPES)
+#: the largest item we take, announced as our MaxObjSize
+MAX_OBJ_SIZE = vcard.MAX_SIZE
 
 
 def serves_vcards(publication):
@@ -101,6 +103,7 @@ class StandardServer(ServerEngine):
         header.ver_dtd = self.version
         header.ver_proto = 'SyncML/%s' % self.version
         header.resp_uri = self.resp_uri
+        header.meta.max_obj_size = MAX_OBJ_SIZE
         return header
 
     def encode(self, session, header, commands, final):
@@ -225,6 +228,32 @@ class StandardServer(ServerEngine):
                             self.role)
 
     # -- data ----------------------------------------------------------------
+
+    def _apply_item(self, applier, session, name, gid, item, careful):
+        """Large objects: the Size the first chunk declares is checked
+        when the last one comes (424), and no object may pass
+        MaxObjSize (413)."""
+        chunk = session.incoming_chunk
+        if chunk is None or chunk[0] != gid:
+            chunk = None
+            meta = item.meta or m.Meta()
+            session.incoming_size = meta.size if item.more_data else None
+        text = item.data if isinstance(item.data, str) else ''
+        total = len(text.encode('utf-8'))
+        if chunk is not None:
+            total += len(chunk[2].encode('utf-8'))
+        declared = getattr(session, 'incoming_size', None)
+        if total > MAX_OBJ_SIZE or (declared or 0) > MAX_OBJ_SIZE:
+            session.incoming_chunk = None
+            return StatusCode.REQUEST_TOO_LARGE
+        if chunk is not None and not item.more_data and declared and \
+                total != int(declared):
+            logger.warning('%s: %d bytes received, %s declared', gid, total,
+                           declared)
+            session.incoming_chunk = None
+            return StatusCode.SIZE_MISMATCH
+        return ServerEngine._apply_item(self, applier, session, name, gid,
+                                        item, careful)
 
     def make_applier(self, session):
         return VCardApplier(self.domain, session, self.role, self.ids,
