@@ -356,7 +356,7 @@ def test_add_publication_through_the_form(zope, site):
     assert got['xml_mapping'] == 'asXML'
     assert got['gpg_key'] == ''
     assert got['conduit'] == 'ERP5Conduit'
-    assert got['max_objects'] == 100
+    assert got['max_objects'] == 1000
     assert list(snapshot(zope, site)) == [('pub', 'Repository')]
     # the overview has one line per subscriber seen: none yet
     overview = get_tab(zope, site, 'manage_overview')

@@ -30,6 +30,7 @@ from ..mapping import serialize
 from ..mapping.adapters import check_permission
 from ..mapping.values import from_element
 from ..mapping.values import property_id_of
+from ..mapping.values import to_element
 from ..syncml import xmlsafe
 
 logger = logging.getLogger('Products.ERP5SyncML')
@@ -59,6 +60,46 @@ def empty_like(element):
     for name, value in element.attrib.items():
         empty.set(name, value)
     return empty
+
+
+_MISSING = object()
+
+
+def _leaf(element):
+    """A property element as comparable data: what its canonical XML says."""
+    return (element.tag, sorted(element.attrib.items()), element.text or '',
+            [(child.tag, sorted(child.attrib.items()), child.text or '')
+             for child in element if isinstance(child.tag, str)])
+
+
+def matches(obj, element):
+    """Whether ``obj``'s XML is ``element`` (root id aside), compared value
+    by value without serializing the object; None when that cannot be told
+    this way (sub-objects)."""
+    element = as_element(element)
+    parts = _Parts(element)
+    if parts.objects:
+        return None
+    if set(element.attrib) - {'id', 'portal_type', 'meta_type'}:
+        return False
+    mapping = getXMLMapping(obj)
+    if mapping.getSubObjects():
+        return None
+    if element.get('portal_type', '') != mapping.getPortalType() or \
+            element.get('meta_type', '') != mapping.getMetaType():
+        return False
+    items = mapping.getPropertyItems()
+    if len(items) != len(parts.properties):
+        return False
+    for property_id, type, value in items:
+        theirs = parts.properties.get(property_id)
+        if theirs is None:
+            return False
+        if _leaf(to_element(property_id, type, value)) != _leaf(theirs):
+            return False
+    roles = [(el.get('id'), tuple(sorted(_roles(el))))
+             for _user, el in sorted(parts.roles.items())]
+    return roles == mapping.getLocalRoles()
 
 
 class _Parts:
@@ -125,17 +166,55 @@ class Conduit:
 
     def addNode(self, container, element, object_id=None):
         """Create the object of ``element`` (sub-objects included) in
-        ``container`` with id ``object_id`` (default: the XML id)."""
+        ``container`` with id ``object_id`` (default: the XML id).
+
+        Every value is converted once and checked before anything is
+        created; each property is then set once (only those the factory
+        did not already give that value), and the object is indexed once.
+        """
         element = as_element(element)
-        validate(element)
+        parts = _Parts(element)
+        values = [from_element(child) for _pid, child in
+                  sorted(parts.properties.items())]
+        for sub in parts.objects.values():
+            validate(sub)
+        for user, role in parts.roles.items():
+            if not user:
+                raise ConduitError('<local_role> without id')
         object_id = object_id or element.get('id')
         obj = createObject(container, object_id,
                            element.get('portal_type', ''),
                            element.get('meta_type', ''))
-        # from what the factory made to exactly what the XML says
-        current = getXMLMapping(obj).toElement()
-        self._update(obj, current, element, (), [], force=True,
-                     simulate=False)
+        mapping = getXMLMapping(obj)
+        current = {pid: (type, value)
+                   for pid, type, value in mapping.getPropertyItems()}
+        changed = False
+        wanted = set()
+        for property_id, type, value in values:
+            wanted.add(property_id)
+            if current.get(property_id, _MISSING) == (type, value):
+                continue
+            mapping.setProperty(property_id, type, value)
+            changed = True
+        for property_id in sorted(set(current) - wanted):
+            if mapping.deleteProperty(property_id):
+                changed = True
+        roles = dict(mapping.getLocalRoles())
+        for user in sorted(set(roles) | set(parts.roles)):
+            new_roles = tuple(sorted(_roles(parts.roles.get(user))))
+            if roles.get(user, ()) != new_roles:
+                mapping.setLocalRoles(user, new_roles)
+                changed = True
+        if changed:
+            mapping.notifyModified()
+        for sub_id, sub in sorted(parts.objects.items()):
+            local = obj._getOb(sub_id, None) \
+                if getattr(obj, '_getOb', None) is not None else None
+            if local is None:
+                self.addNode(obj, sub, sub_id)
+            else:  # made by the factory: bring it to what the XML says
+                self._update(local, getXMLMapping(local).toElement(), sub,
+                             (sub_id,), [], force=True, simulate=False)
         return obj
 
     def updateNode(self, obj, previous_element, new_element, force=False,

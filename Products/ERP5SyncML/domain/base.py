@@ -14,8 +14,9 @@ from .signature import SignatureStore
 
 logger = logging.getLogger('Products.ERP5SyncML')
 
-DEFAULT_MAX_OBJECTS = 100
-DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024
+#: about 1,000 small objects fit in one message (a round trip each)
+DEFAULT_MAX_OBJECTS = 1000
+DEFAULT_MAX_MESSAGE_SIZE = 4 * 1024 * 1024
 
 #: configurable fields: (attribute, title, type, default)
 COMMON_FIELDS = (

@@ -99,11 +99,29 @@ class Side:
 
     def react(self, msg, session, reaction):
         """Carry out the table's reaction; return our message or None."""
+        self._note_peer_limits(msg, session)
         steps = self._steps()
         reply = None
         for step in reaction:
             reply = steps[step](msg, session)
         return reply
+
+    @staticmethod
+    def _note_peer_limits(msg, session):
+        meta = msg.header.meta
+        size = meta.max_msg_size if meta is not None else None
+        if size and int(size) != session.peer_max_msg_size:
+            session.peer_max_msg_size = int(size)
+
+    def message_budget(self, session, reserved=0):
+        """Bytes our data commands may take in the next message: the
+        smaller of our maximum and the peer's MaxMsgSize, less the
+        header, the wrapper and ``reserved`` (the statuses going along)."""
+        limit = self.domain.max_message_size
+        peer = session.peer_max_msg_size
+        if peer:
+            limit = min(limit, int(peer))
+        return max(limit - MESSAGE_OVERHEAD - reserved, MIN_CHUNK)
 
     def refused(self, msg, exc):
         logger.warning('%s %s: message %s of session %s refused with status '
@@ -260,10 +278,6 @@ class Side:
         """What builds our data commands (a ``CommandFactory``)."""
         return outgoing.CommandFactory(self.domain, session, self.role)
 
-    def message_budget(self, session):
-        """Bytes of data commands one message of ours may carry."""
-        return max(self.domain.max_message_size - MESSAGE_OVERHEAD, MIN_CHUNK)
-
     def _apply_item(self, applier, session, name, gid, item, careful):
         data = item.data
         local_name = item.source.name if item.source is not None else None
@@ -289,17 +303,18 @@ class Side:
 
     # -- our data ------------------------------------------------------------
 
-    def data_commands(self, session):
-        """Next batch of our Add/Replace/Delete commands; sets data_done."""
+    def data_commands(self, session, reserved=0):
+        """Next batch of our Add/Replace/Delete commands; sets data_done.
+        ``reserved``: bytes the rest of the message takes."""
         if not codes.sends_data(session.mode, self.role):
             session.data_done = True
             return []
         if not session.planned:
             outgoing.make_plan(self.domain, session)
+        budget = self.message_budget(session, reserved)
         if session.chunk is not None:
-            return [self._next_chunk(session)]
+            return [self._next_chunk(session, budget)]
         factory = self.command_factory(session)
-        budget = self.message_budget(session)
         used = 0
         commands = []
         while len(commands) < self.domain.max_objects:
@@ -348,7 +363,7 @@ class Side:
 
     def _next_chunk(self, session, budget=None):
         if budget is None:
-            budget = max(self.domain.max_message_size - MESSAGE_OVERHEAD, MIN_CHUNK)
+            budget = self.message_budget(session)
         name, gid, local_name, text = session.chunk
         from ..syncml.chunking import split
         part = split(text, budget)[0]
@@ -400,6 +415,10 @@ class Side:
         self.domain.setReport('failed', reason, session.counts)
         logger.error('%s %s: session %s failed: %s', self.domain.meta_type,
                      self.domain.getId(), session.session_id, reason)
+
+
+def _encoded_size(commands):
+    return sum(codec.encoded_size(command) for command in commands)
 
 
 def _to_text(data):
@@ -556,8 +575,8 @@ class ClientEngine(Side):
 
     def _send_changes(self, msg, session):
         sub = self.domain
-        commands = self.data_commands(session)
         body = session.takeStatuses()
+        commands = self.data_commands(session, _encoded_size(body))
         body.append(self.sync_command(commands, sub.getTargetDatabase(),
                                       sub.destination_path))
         sub.setReport('running', 'sending changes', session.counts)
@@ -698,8 +717,8 @@ class ServerEngine(Side):
 
     def _send_changes(self, msg, session):
         sub = self.domain
-        commands = self.data_commands(session)
         body = session.takeStatuses()
+        commands = self.data_commands(session, _encoded_size(body))
         body.append(self.sync_command(commands, msg.header.source.uri,
                                       sub.aq_parent.getId()))
         return self._send(msg, session, body, session.data_done)

@@ -81,8 +81,8 @@ class Applier(SessionWork):
                 if name == 'Delete':
                     code = self.delete(gid)
                 else:
-                    new_xml = self._new_xml(gid, data)
-                    code = self.put(name, gid, new_xml, local_name)
+                    new_xml, new_el = self._new_xml(gid, data)
+                    code = self.put(name, gid, new_xml, local_name, new_el)
         except ConflictError:
             raise
         except Exception as exc:
@@ -103,12 +103,14 @@ class Applier(SessionWork):
         key = {'Add': 'received_add', 'Replace': 'received_replace',
                'Delete': 'received_delete'}[name]
         self.session.count(key, gid=gid)
-        logger.info('applied %s %s: status %s', name, gid, code)
+        logger.debug('applied %s %s: status %s', name, gid, code)
         return code
 
     # -- helpers -------------------------------------------------------------
 
     def _new_xml(self, gid, data):
+        """(canonical XML, its element or None) of the object a command
+        brings."""
         if data is None:
             raise CommandError(StatusCode.INCOMPLETE_COMMAND, 'no data in command')
         if isinstance(data, (str, bytes)):
@@ -130,11 +132,11 @@ class Applier(SessionWork):
                 raise CommandError(BASE_MISMATCH, 'diff does not apply: %s' % exc)
             if expected and expected != xml_hash(new_xml):
                 raise CommandError(BASE_MISMATCH, 'diff gave another result')
-            return new_xml
+            return new_xml, None
         if data.tag != 'object':
             raise CommandError(StatusCode.UNSUPPORTED_MEDIA_TYPE, 'unsupported data <%s>' % data.tag)
         data.set('id', gid)
-        return xmldata.serialize(data)
+        return xmldata.serialize(data), data
 
     def _free_id(self, wanted):
         folder = self.folder
@@ -147,17 +149,19 @@ class Applier(SessionWork):
 
     # -- Add / Replace ---------------------------------------------------
 
-    def put(self, name, gid, new_xml, local_name):
-        sig = self.sigs.get(gid)
+    def put(self, name, gid, new_xml, local_name, new_el=None):
         obj = self.domain.getObjectFromGid(gid)
-        new_el = xmldata.parse(new_xml)
+        if new_el is None:
+            new_el = xmldata.parse(new_xml)
         if obj is None:
+            # an object we do not have: built from the XML in one go, no
+            # comparison with anything
             wanted = local_name or (gid if not self.domain.gid_generator else None)
             object_id = self._free_id(wanted)
             obj = self.conduit.addNode(self.folder, new_el, object_id=object_id)
             sig = self.sigs.add(gid, object_id)
             sig.remote_id = local_name
-            self._agreed(sig, new_xml, obj)
+            self._agreed(sig, new_xml, obj, new_el)
             return StatusCode.ITEM_ADDED
         sig = self.sigs.add(gid, obj.getId())
         base = sig.xml
@@ -169,7 +173,7 @@ class Applier(SessionWork):
         conflicts = self.conduit.updateNode(obj, base_el, new_el, force=force)
         if not conflicts:
             was_resolved = sig.status == RESOLVED
-            self._agreed(sig, new_xml, obj)
+            self._agreed(sig, new_xml, obj, new_el)
             return StatusCode.CONFLICT_MERGED if was_resolved else StatusCode.OK
         if sig.status == RESOLVED:
             rejected = set(sig.resolved)
@@ -195,7 +199,7 @@ class Applier(SessionWork):
             refresh_from_peer(self.session.mode, self.role)
         conflicts = self.conduit.updateNode(obj, base_el, new_el, force=force)
         if not conflicts:
-            self._agreed(sig, new_xml, obj)
+            self._agreed(sig, new_xml, obj, new_el)
             return StatusCode.OK
         logger.warning('%s changed here during the session (%s): kept, the '
                        'master will see the conflict', sig.gid,
@@ -205,15 +209,26 @@ class Applier(SessionWork):
         self.session.count('conflicts', len(conflicts))
         return StatusCode.CONFLICT
 
-    def _agreed(self, sig, new_xml, obj):
+    def _agreed(self, sig, new_xml, obj, new_el=None):
         """Both sides now start from ``new_xml``. If our object differs (a
         merge, or a mapping that cannot hold everything), it is marked so
         that our version goes back to the peer at the next sync."""
         sig.setAgreed(new_xml)
-        if obj is None or xmldata.object_xml(self.domain, obj, sig.gid) != new_xml:
+        if obj is None or not self._holds(obj, new_xml, new_el, sig.gid):
             self.sigs.markDirty(sig.gid)
         else:
             self.sigs.markClean(sig.gid)
+
+    def _holds(self, obj, xml, element, gid):
+        """Whether ``obj``'s XML is ``xml`` (whose element is ``element``):
+        compared value by value when the object's XML is its mapping's,
+        else by building the object's XML."""
+        if element is not None and (self.domain.xml_mapping or 'asXML') == 'asXML':
+            from ..conduit.conduit import matches
+            same = matches(obj, element)
+            if same is not None:
+                return same
+        return xmldata.object_xml(self.domain, obj, gid) == xml
 
     def _record_conflicts(self, sig, conflicts):
         now = time.time()

@@ -117,7 +117,7 @@ class CommandFactory(SessionWork):
             self.sigs.markDirty(gid)
             self.session.count('sent_add' if name == 'Add' else 'sent_replace',
                                gid=gid)
-            logger.info('send %s %s (%d bytes of XML)', name, gid, len(xml))
+            logger.debug('send %s %s (%d bytes of XML)', name, gid, len(xml))
         return command, accept
 
     def delete(self, gid):
@@ -132,6 +132,6 @@ class CommandFactory(SessionWork):
             sig.temp_xml = None
             self.sigs.markDirty(gid)
             self.session.count('sent_delete', gid=gid)
-            logger.info('send Delete %s', gid)
+            logger.debug('send Delete %s', gid)
         return command, accept
 

@@ -1,5 +1,6 @@
 """Persistent state of one SyncML session, for one subscription or subscriber."""
 import time
+import zlib
 
 from BTrees.OOBTree import OOTreeSet
 from persistent import Persistent
@@ -21,6 +22,22 @@ def as_role(role):
     return role
 
 
+def _compressed(name):
+    """A bytes attribute kept compressed: a message is mostly repeated
+    markup, and only a duplicate of the last one ever needs it again."""
+    key = '_z_' + name
+
+    def get(self):
+        data = getattr(self, key, None)
+        if data is None:
+            return self.__dict__.get(name)  # sessions stored before
+        return zlib.decompress(data)
+
+    def set(self, value):
+        setattr(self, key, None if value is None else zlib.compress(value, 1))
+    return property(get, set)
+
+
 class SyncSession(Persistent):
     """Everything that must survive between two messages of a session.
 
@@ -29,6 +46,10 @@ class SyncSession(Persistent):
     """
 
     moved = {}  # count key -> ((gid, detail), ...): the objects of the report
+    #: MaxMsgSize the peer stated in its last message (None: not stated)
+    peer_max_msg_size = None
+    last_reply = _compressed('last_reply')
+    last_sent = _compressed('last_sent')
 
     def __init__(self, session_id, mode=None, role=codes.CLIENT):
         self.session_id = str(session_id)

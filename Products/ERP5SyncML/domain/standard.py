@@ -44,8 +44,6 @@ from ..syncml.codes import AlertCode
 from ..syncml.codes import StatusCode
 from ..syncml.errors import ProtocolError
 from . import authentication
-from .engine import MESSAGE_OVERHEAD
-from .engine import MIN_CHUNK
 from .engine import ServerEngine
 from .engine import Side
 from .incoming import status_received
@@ -270,13 +268,6 @@ class StandardServer(ServerEngine):
         return VCardCommandFactory(self.domain, session, self.role, self.ids,
                                    self.data_type,
                                    getattr(session, 'peer_max_obj_size', None))
-
-    def message_budget(self, session):
-        size = self.domain.max_message_size
-        peer = getattr(session, 'peer_max_msg_size', None)
-        if peer:
-            size = min(size, int(peer))
-        return max(size - MESSAGE_OVERHEAD, MIN_CHUNK)
 
     def _start_chunk(self, session, command, budget):
         item = command.items[0]

@@ -65,6 +65,7 @@ class XMLMapping:
 
     #: permission needed to change the object's properties
     edit_permission = MANAGE_PROPERTIES
+    _edit_checked = False
 
     def __init__(self, context):
         self.context = context
@@ -125,7 +126,11 @@ class XMLMapping:
     # -- writing -------------------------------------------------------------
 
     def checkEdit(self):
+        # one check per mapping: it is made for one object, one operation
+        if self._edit_checked:
+            return
         check_permission(self.edit_permission, self.context, 'edit')
+        self._edit_checked = True
 
     def setProperty(self, property_id, type, value):
         raise NotImplementedError
