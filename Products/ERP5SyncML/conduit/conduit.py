@@ -29,6 +29,7 @@ from ..mapping import getXMLMapping
 from ..mapping import serialize
 from ..mapping.adapters import check_permission
 from ..mapping.values import from_element
+from ..mapping.values import format_date
 from ..mapping.values import property_id_of
 from ..mapping.values import to_element
 from ..syncml import xmlsafe
@@ -63,6 +64,10 @@ def empty_like(element):
 
 
 _MISSING = object()
+# types whose equal values (of the same Python type) always give equal XML
+_PLAIN_TYPES = frozenset(('string', 'text', 'ustring', 'utext', 'selection',
+                          'int', 'long', 'boolean', 'base64', 'none'))
+builtin_type = type
 
 
 def _leaf(element):
@@ -70,6 +75,22 @@ def _leaf(element):
     return (element.tag, sorted(element.attrib.items()), element.text or '',
             [(child.tag, sorted(child.attrib.items()), child.text or '')
              for child in element if isinstance(child.tag, str)])
+
+
+def _same_value(property_id, type, value, element):
+    """Whether ``element`` is the XML of the value; equal Python values
+    of these types have the same XML, others are compared as XML."""
+    if type == 'date':
+        if value is None or value == '':
+            return not element.text
+        return format_date(value) == (element.text or '').strip() and \
+            not len(element.attrib) > 1
+    if type in _PLAIN_TYPES and not len(element) and \
+            element.get('encoding') is None:
+        theirs = from_element(element)[2]
+        if builtin_type(theirs) is builtin_type(value) and theirs == value:
+            return True
+    return _leaf(to_element(property_id, type, value)) == _leaf(element)
 
 
 def matches(obj, element):
@@ -93,9 +114,9 @@ def matches(obj, element):
         return False
     for property_id, type, value in items:
         theirs = parts.properties.get(property_id)
-        if theirs is None:
+        if theirs is None or theirs.get('type', 'string') != type:
             return False
-        if _leaf(to_element(property_id, type, value)) != _leaf(theirs):
+        if not _same_value(property_id, type, value, theirs):
             return False
     roles = [(el.get('id'), tuple(sorted(_roles(el))))
              for _user, el in sorted(parts.roles.items())]

@@ -315,6 +315,7 @@ class Side:
         if session.chunk is not None:
             return [self._next_chunk(session, budget)]
         factory = self.command_factory(session)
+        outgoing.prefetch(self.domain, session, self.domain.max_objects)
         used = 0
         commands = []
         while len(commands) < self.domain.max_objects:

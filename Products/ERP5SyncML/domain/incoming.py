@@ -136,7 +136,8 @@ class Applier(SessionWork):
         if data.tag != 'object':
             raise CommandError(StatusCode.UNSUPPORTED_MEDIA_TYPE, 'unsupported data <%s>' % data.tag)
         data.set('id', gid)
-        return xmldata.serialize(data), data
+        # the element is ours (decoded from the message): no copy
+        return xmldata.serialize(data, in_place=True), data
 
     def _free_id(self, wanted):
         folder = self.folder

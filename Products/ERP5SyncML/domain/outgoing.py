@@ -59,6 +59,29 @@ def make_plan(domain, session):
                 session.mode, how)
 
 
+def prefetch(domain, session, count):
+    """Ask the database for the next ``count`` objects to examine in one
+    go, so a cold cache is filled in one round trip rather than one per
+    object (a no-op on storages that cannot prefetch)."""
+    pending = session.pending_ids
+    if not len(pending) or count <= 0:
+        return
+    folder = domain.getDestination()
+    jar = getattr(folder, '_p_jar', None)
+    if jar is None:
+        return
+    objects = []
+    for object_id in pending.keys():
+        obj = folder._getOb(object_id, None)
+        if obj is not None and getattr(obj, '_p_jar', None) is not None:
+            objects.append(obj)
+        if len(objects) >= count:
+            break
+    ghosts = [obj for obj in objects if obj._p_changed is None]
+    if ghosts:
+        jar.prefetch(ghosts)
+
+
 class CommandFactory(SessionWork):
     """Builds the SyncML command for one local object, or none when the
     peer already has it. Nothing is changed until ``accept`` is called."""

@@ -20,8 +20,8 @@ def _mapping():
     return getXMLMapping, serialize
 
 
-def serialize(element):
-    return _mapping()[1](element)
+def serialize(element, in_place=False):
+    return _mapping()[1](element, in_place)
 
 
 def object_element(domain, obj, gid):
@@ -39,7 +39,8 @@ def object_element(domain, obj, gid):
 
 
 def object_xml(domain, obj, gid):
-    return serialize(object_element(domain, obj, gid))
+    # the element is made here for this: no copy needed
+    return serialize(object_element(domain, obj, gid), in_place=True)
 
 
 def parse(xml):

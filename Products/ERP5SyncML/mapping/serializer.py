@@ -54,15 +54,20 @@ def _normalise(element, depth):
         element[-1].tail = '\n' + INDENT * depth
 
 
-def serialize(element):
+def serialize(element, in_place=False):
     """Return the canonical UTF-8 bytes of ``element`` (and its subtree).
 
-    The element itself is not modified.
+    The element itself is not modified, unless ``in_place``: then only its
+    layout whitespace is (for elements made to be serialized, no copy).
     """
     if isinstance(element, etree._ElementTree):
         element = element.getroot()
-    element = copy.deepcopy(element)
+    if not in_place:
+        element = copy.deepcopy(element)
+    tail = element.tail
     element.tail = None
     _normalise(element, 0)
-    return etree.tostring(element, encoding='utf-8', xml_declaration=False,
+    data = etree.tostring(element, encoding='utf-8', xml_declaration=False,
                           with_tail=False)
+    element.tail = tail
+    return data
