@@ -10,6 +10,7 @@ from Products.ERP5SyncML.conduit import getConduit
 from Products.ERP5SyncML.conduit.conduit import ConduitError
 from Products.ERP5SyncML.mapping import asXML
 from Products.ERP5SyncML.mapping import getXMLMapping
+from Products.ERP5SyncML.mapping import serialize
 from Products.ERP5SyncML.mapping import to_element
 from Products.ERP5SyncML.syncml.xmlsafe import parse
 
@@ -269,3 +270,80 @@ def test_bad_input_changes_nothing(conduit, person):
     assert asXML(person) == before
     assert conduit.getGidFromObject(person) == 'p1'
     assert getXMLMapping(person).getLocalRoles() == []
+
+
+# -- the Add path: one pass, and the check that the object holds the XML --
+
+def _counting_edits(monkeypatch):
+    """Record every setProperty and permission check of the mappings."""
+    from Products.ERP5SyncML.mapping import adapters
+    calls = {'set': [], 'check': 0}
+    set_property = adapters.PropertyManagerMapping.setProperty
+    check = adapters.check_permission
+
+    def counting_set(self, property_id, type, value):
+        calls['set'].append(property_id)
+        return set_property(self, property_id, type, value)
+
+    def counting_check(*args):
+        calls['check'] += 1
+        return check(*args)
+    monkeypatch.setattr(adapters.PropertyManagerMapping, 'setProperty',
+                        counting_set)
+    monkeypatch.setattr(adapters, 'check_permission', counting_check)
+    return calls
+
+
+def test_add_sets_each_property_once_with_one_edit_check(conduit, person,
+                                                         site, monkeypatch):
+    from Products.ERP5SyncML.conduit.conduit import matches
+    xml = parse(asXML(person))
+    xml.remove(xml.find('object'))  # no sub-objects
+    calls = _counting_edits(monkeypatch)
+    copy = conduit.addNode(site, xml, object_id='p2')
+    assert sorted(set(calls['set'])) == sorted(calls['set'])  # each once
+    assert calls['set']  # the factory's defaults were not all right
+    assert calls['check'] == 1  # the edit permission, once per object
+    assert matches(copy, xml) is True
+    copy_xml = parse(asXML(copy))
+    copy_xml.set('id', 'p1')
+    assert serialize(copy_xml) == serialize(xml)
+
+
+def test_matches_tells_a_different_object_and_every_kind_of_difference(
+        conduit, person, site):
+    from Products.ERP5SyncML.conduit.conduit import matches
+    xml = parse(asXML(person))
+    xml.remove(xml.find('object'))
+    copy = conduit.addNode(site, xml, object_id='p2')
+    assert matches(copy, xml) is True
+    for spec in (dict(s_string=('string', 'other')), dict(n_int=('int', 8)),
+                 dict(d_date=('date', DateTime('2031-02-03 04:05:06 GMT+2'))),
+                 dict(s_string=None), dict(extra=('string', 'x'))):
+        assert matches(copy, edited(xml, **spec)) is False, spec
+    other_type = copy_of(xml)
+    other_type.set('portal_type', 'Other')
+    assert matches(copy, other_type) is False
+    with_roles = copy_of(xml)
+    role = with_roles.makeelement('local_role', {'id': 'bob'})
+    with_roles.append(role)
+    assert matches(copy, with_roles) is False
+    # sub-objects: cannot tell this way
+    assert matches(person, parse(asXML(person))) is None
+
+
+def copy_of(element):
+    return copy.deepcopy(element)
+
+
+def test_add_refuses_bad_values_before_creating_anything(conduit, person, site):
+    xml = parse(asXML(person))
+    xml.find('n_int').text = 'one'
+    with pytest.raises(ValueError):
+        conduit.addNode(site, xml, object_id='p3')
+    assert site._getOb('p3', None) is None
+    sub_bad = parse(asXML(person))
+    sub_bad.find('object').find('n_int').text = 'two'
+    with pytest.raises(ValueError):
+        conduit.addNode(site, sub_bad, object_id='p4')
+    assert site._getOb('p4', None) is None

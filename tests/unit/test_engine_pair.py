@@ -215,3 +215,39 @@ def test_refresh_removes_what_the_peer_did_not_send(root, mode, removed_on):
     assert list(pair.folder(removed_on).objectIds()) == [kept]
     assert kept in pair.folder('master').objectIds()
     assert kept in pair.folder('client').objectIds()
+
+
+def test_messages_fit_the_peer_max_msg_size_statuses_included(root):
+    pair = Pair(root)  # the master may send 4 MiB messages...
+    pair.sub.max_message_size = 8192  # ...but the client states less
+    for n in range(25):
+        pair.add('client', 'c%d' % n, title='client %d ' % n + 'x' * 200)
+        pair.add('master', 'm%d' % n, title='master %d ' % n + 'y' * 200)
+    sizes = []
+    serve = pair.serve
+
+    def measured(data):
+        reply = serve(data)
+        if reply is not None:
+            sizes.append(len(reply))
+        return reply
+    pair.serve = measured
+    assert pair.sync()['status'] == 'finished'
+    assert pair.client_engine().domain.session.peer_max_msg_size == \
+        pair.subscriber.max_message_size
+    assert pair.subscriber.session.peer_max_msg_size == 8192
+    assert max(sizes) <= 8192, sizes
+    master_data = [msg for msg in pair.messages('master') if _data_commands(msg)]
+    assert len(master_data) > 2  # 25 objects needed several messages
+    assert len(pair.folder('client').objectIds()) == 50
+    assert len(pair.folder('master').objectIds()) == 50
+
+
+def test_the_last_reply_is_kept_compressed_and_given_back_whole(pair):
+    pair.add('master', 'm1', title='x' * 5000)
+    data = pair.client_engine().start()
+    reply = pair.serve(data)
+    session = pair.subscriber.session
+    assert session.last_reply == reply
+    assert len(session._z_last_reply) < len(reply) / 2
+    assert pair.client_engine().domain.session.last_sent == data
