@@ -82,7 +82,7 @@ demo: venv system-deps
 	$(VPY) scripts/demo.py $(DEMO_ARGS)
 
 bench: venv system-deps
-	$(VPY) bench/sync_bench.py $(BENCH_ARGS)
+	$(VPY) bench/deployed_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/ .pytest_cache/

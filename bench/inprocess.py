@@ -93,8 +93,13 @@ def main():
     p.add_argument('n', type=int, nargs='?', default=1000)
     p.add_argument('--profile', action='store_true')
     p.add_argument('--repeat', type=int, default=1)
+    p.add_argument('--json', action='store_true', help='last line: the figures as JSON')
     args = p.parse_args()
     rows = [run(args.n, args.profile) for _ in range(args.repeat)]
+    if args.json:
+        import json
+        print(json.dumps(rows[-1] if len(rows) == 1 else rows))
+        return
     for r in rows:
         print('N=%(n)d first sync %(first_seconds).2f s = %(obj_per_s).0f obj/s, '
               '%(messages)d messages; incremental(10) %(incremental_seconds).3f s '
