@@ -64,3 +64,41 @@ def test_journal_origin_excludes_the_peer_that_made_the_change():
     journal.record(prefix + ('a',), origin=None, stamp=12.0)
     assert journal._by_path[prefix + ('a',)][1] == MIXED
     assert sorted(journal.changedSince(0, prefix, exclude_origin=('sub', 'x'))) == ['a', 'b']
+
+
+def test_confirmed_xml_is_the_record_that_was_sent_not_a_second_copy():
+    import transaction
+    from ZODB import DB
+    from ZODB.MappingStorage import MappingStorage
+    from Products.ERP5SyncML.domain.signature import Signature
+    from Products.ERP5SyncML.domain.signature import xml_hash
+    db = DB(MappingStorage())
+    tm = transaction.TransactionManager()
+    conn = db.open(tm)
+    try:
+        store = conn.root()['sigs'] = SignatureStore()
+        sig = store.add('g1', 'o1')
+        sig.temp_xml = b'<object id="g1"></object>'
+        tm.commit()
+        sent = sig._temp
+        sig.setAgreed(b'<object id="g1"></object>')
+        tm.commit()
+        assert sig._xml is sent and sig.temp_xml is None
+        assert sig.xml == b'<object id="g1"></object>'
+        assert sig.hash == xml_hash(sig.xml)
+        # an agreed version that is not what was sent gets its own record
+        sig.temp_xml = b'<object id="g1">a</object>'
+        sig.setAgreed(b'<object id="g1">b</object>')
+        assert sig.xml == b'<object id="g1">b</object>' and sig._xml is not sent
+        # a signature stored before kept its XML as plain attributes
+        old = Signature('g2', 'o2')
+        old.__dict__.update(xml=b'<old/>', temp_xml=b'<sent/>')
+        assert (old.xml, old.temp_xml, old.hash) == (b'<old/>', b'<sent/>',
+                                                     xml_hash(b'<old/>'))
+        old.setAgreed(b'<sent/>')
+        assert (old.xml, old.temp_xml) == (b'<sent/>', None)
+        assert 'xml' not in old.__dict__ and 'temp_xml' not in old.__dict__
+    finally:
+        tm.abort()
+        conn.close()
+        db.close()

@@ -98,13 +98,14 @@ class CommandFactory(SessionWork):
             return None  # the sync account may not see it: not sent
         gid = self.domain.getGidFromObject(obj)
         xml = xmldata.object_xml(self.domain, obj, gid)
+        digest = xml_hash(xml)
         sig = self.sigs.get(gid)
         if sig is not None and sig.status == CONFLICT:
             if self.role == codes.SERVER:
                 return None  # the client keeps its value until resolved
-            if sig.temp_xml == xml:
+            if sig.temp_hash == digest:
                 return None  # nothing new since we sent it
-        elif sig is not None and sig.xml == xml and not sig.force_full:
+        elif sig is not None and sig.hash == digest and not sig.force_full:
             if sig.status not in (SENT, SYNCHRONIZED):
                 sig.status = SYNCHRONIZED  # written only when it changes
             if sig.status == SYNCHRONIZED:

@@ -19,15 +19,32 @@ def xml_hash(xml):
     return hashlib.sha1(xml).hexdigest() if xml is not None else None
 
 
+class XMLData(Persistent):
+    """One version of an object's XML, stored apart from its signature:
+    when the peer confirms what was sent, the signature points to the same
+    record instead of writing the XML a second time."""
+
+    def __init__(self, data):
+        self.data = data
+
+
+def _record(xml):
+    return None if xml is None else XMLData(xml)
+
+
 class Signature(Persistent):
     """What one side knows about one object shared with one peer.
 
     ``xml`` is the XML both sides last agreed on; ``temp_xml`` what was sent
-    and not yet confirmed. ``conflicts`` holds open conflict records.
+    and not yet confirmed (each kept with its hash, so that comparing with
+    an object's XML does not load it). ``conflicts`` holds open conflict
+    records.
     """
 
-    xml = None
-    temp_xml = None
+    _xml = None
+    _temp = None
+    _hash = None
+    _temp_hash = None
     status = NOT_SYNCHRONIZED
     force_full = False
     partial_data = None
@@ -40,12 +57,59 @@ class Signature(Persistent):
         self.conflicts = ()
 
     @property
+    def xml(self):
+        record = self._xml
+        if record is None:
+            return self.__dict__.get('xml')  # signatures stored before
+        return record.data
+
+    @xml.setter
+    def xml(self, value):
+        self._forget_stored('xml')
+        self._xml = _record(value)
+        self._hash = xml_hash(value)
+
+    @property
+    def temp_xml(self):
+        record = self._temp
+        if record is None:
+            return self.__dict__.get('temp_xml')
+        return record.data
+
+    @temp_xml.setter
+    def temp_xml(self, value):
+        self._forget_stored('temp_xml')
+        if value is None and self._temp is None and self._temp_hash is None:
+            return  # unchanged: no write
+        self._temp = _record(value)
+        self._temp_hash = xml_hash(value)
+
+    def _forget_stored(self, name):
+        # the plain attribute of signatures stored before, replaced
+        self._p_activate()
+        if name in self.__dict__:
+            del self.__dict__[name]
+            self._p_changed = True
+
+    @property
     def hash(self):
-        return xml_hash(self.xml)
+        if self._hash is None and self._xml is None:
+            return xml_hash(self.xml)
+        return self._hash
+
+    @property
+    def temp_hash(self):
+        if self._temp_hash is None and self._temp is None:
+            return xml_hash(self.temp_xml)
+        return self._temp_hash
 
     def setAgreed(self, xml):
         """The peer has the same XML as we do: the object is in sync."""
-        self.xml = xml
+        digest = xml_hash(xml)
+        if self._temp is not None and self._temp_hash == digest:
+            self._xml, self._hash = self._temp, digest  # written once
+        else:
+            self.xml = xml
         self.temp_xml = None
         self.status = SYNCHRONIZED
         self.force_full = False
