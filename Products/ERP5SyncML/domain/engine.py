@@ -235,6 +235,7 @@ class Side:
         did is rolled back and the message is applied again command by
         command, so the failing one changes nothing and the others apply.
         """
+        before = dict(session.counts)
         savepoint = transaction.savepoint()
         try:
             self._apply_data(msg, session, careful=False)
@@ -244,6 +245,16 @@ class Side:
             logger.info('a command of message %s failed: applying it again '
                         'command by command', msg.header.msg_id)
             self._apply_data(msg, session, careful=True)
+        self._log_applied(msg, session, before)
+
+    def _log_applied(self, msg, session, before):
+        """One INFO line per message (each object's line is at DEBUG)."""
+        keys = ('received_add', 'received_replace', 'received_delete', 'errors')
+        done = [session.counts.get(k, 0) - before.get(k, 0) for k in keys]
+        if any(done):
+            logger.info('%s %s: message %s applied: %d added, %d replaced, '
+                        '%d deleted, %d refused', self.domain.meta_type,
+                        self.domain.getId(), msg.header.msg_id, *done)
 
     def _apply_data(self, msg, session, careful):
         applier = None
