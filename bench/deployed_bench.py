@@ -256,7 +256,10 @@ def run_inprocess(n, repeats):
     rows = []
     for _ in range(repeats):
         out = subprocess.run([sys.executable, str(HERE / 'inprocess.py'), str(n), '--json'],
-                             cwd=str(ROOT), capture_output=True, text=True, check=True)
+                             cwd=str(ROOT), capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError('in-process run of N=%d failed:\n%s'
+                               % (n, out.stderr[-3000:]))
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return rows
 
