@@ -256,7 +256,7 @@ def run_inprocess(n, repeats):
     rows = []
     for _ in range(repeats):
         out = subprocess.run([sys.executable, str(HERE / 'inprocess.py'), str(n), '--json'],
-                             cwd=str(ROOT), capture_output=True, text=True)
+                             cwd=str(ROOT), capture_output=True, text=True, env=_clean_env())
         if out.returncode != 0:
             raise RuntimeError('in-process run of N=%d failed:\n%s'
                                % (n, out.stderr[-3000:]))
@@ -264,11 +264,17 @@ def run_inprocess(n, repeats):
     return rows
 
 
+def _clean_env():
+    # what configuring Zope in this process put there is not for children
+    return {k: v for k, v in os.environ.items() if k != 'CHAMELEON_CACHE'}
+
+
 def run_physical(n):
     out = subprocess.run([sys.executable, '-c',
                           'import json, physical_limit; '
                           'print(json.dumps(physical_limit.measure(%d)))' % n],
-                         cwd=str(HERE), capture_output=True, text=True, check=True)
+                         cwd=str(HERE), capture_output=True, text=True, check=True,
+                         env=_clean_env())
     return json.loads(out.stdout)
 
 
@@ -348,18 +354,22 @@ def main(argv=None):
         sizes.append(50000)
     started = time.time()
     summaries, raw = [], []
+    local = {}
+    for n in sizes:  # before any Zope runs, so that they do not compete
+        repeats = 1 if n >= 50000 else args.repeat
+        physical = run_physical(n)
+        inprocess = run_inprocess(n, repeats)
+        local[n] = (physical, inprocess)
+        print('N=%d: physical limit %.0f obj/s; in-process %s obj/s'
+              % (n, physical['end_to_end'],
+                 ', '.join('%.0f' % r['obj_per_s'] for r in inprocess)), flush=True)
     for n in sizes:
         repeats = 1 if n >= 50000 else args.repeat
-        print('N=%d: physical limit, in-process x%d, deployed x%d' % (n, repeats, repeats),
-              flush=True)
-        physical = run_physical(n)
-        print('  physical limit: %.0f obj/s' % physical['end_to_end'], flush=True)
-        inprocess = run_inprocess(n, repeats)
-        print('  in-process: %s obj/s' % ', '.join('%.0f' % r['obj_per_s'] for r in inprocess),
-              flush=True)
+        physical, inprocess = local[n]
         if args.skip_deployed:
             deployed = {'first_sync': [], 'incremental': []}
         else:
+            print('N=%d: deployed x%d' % (n, repeats), flush=True)
             with tempfile.TemporaryDirectory(prefix='deployedbench-') as tmp:
                 deployed = run_deployed(n, repeats, args.rounds, args.changes,
                                         args.interval, tmp)
