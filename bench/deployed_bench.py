@@ -252,6 +252,28 @@ def run_deployed(n, repeats, rounds, changes, interval, base_dir):
     return result
 
 
+def run_deployed_child(n, repeats, args):
+    """run_deployed in a child process: Zope is configured once per process,
+    and each N gets fresh processes (peak memory not inherited)."""
+    with tempfile.TemporaryDirectory(prefix='deployedbench-') as tmp:
+        out = Path(tmp) / 'result.json'
+        cmd = [sys.executable, str(Path(__file__).resolve()), '--worker', str(n),
+               '--repeat', str(repeats), '--rounds', str(args.rounds),
+               '--changes', str(args.changes), '--worker-output', str(out)]
+        if args.interval is not None:
+            cmd += ['--interval', str(args.interval)]
+        proc = subprocess.Popen(cmd, cwd=str(ROOT), env=_clean_env())
+        try:
+            code = proc.wait()
+        except BaseException:
+            proc.terminate()  # its finally stops its Zopes and ZEO
+            proc.wait(timeout=60)
+            raise
+        if code != 0:
+            raise RuntimeError('deployed run of N=%d failed (exit %d)' % (n, code))
+        return json.loads(out.read_text())
+
+
 def run_inprocess(n, repeats):
     rows = []
     for _ in range(repeats):
@@ -346,7 +368,17 @@ def main(argv=None):
     p.add_argument('--quick', action='store_true', help='N=200, one repeat, one round')
     p.add_argument('--skip-deployed', action='store_true')
     p.add_argument('--output')
+    p.add_argument('--worker', type=int, help=argparse.SUPPRESS)
+    p.add_argument('--worker-output', help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.worker:
+        import signal
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        with tempfile.TemporaryDirectory(prefix='deployedbench-') as tmp:
+            result = run_deployed(args.worker, args.repeat, args.rounds,
+                                  args.changes, args.interval, tmp)
+        Path(args.worker_output).write_text(json.dumps(result))
+        return
     sizes = sorted({int(x) for x in args.sizes.split(',') if x.strip()})
     if args.quick:
         sizes, args.repeat, args.rounds = [200], 1, 1
@@ -370,9 +402,7 @@ def main(argv=None):
             deployed = {'first_sync': [], 'incremental': []}
         else:
             print('N=%d: deployed x%d' % (n, repeats), flush=True)
-            with tempfile.TemporaryDirectory(prefix='deployedbench-') as tmp:
-                deployed = run_deployed(n, repeats, args.rounds, args.changes,
-                                        args.interval, tmp)
+            deployed = run_deployed_child(n, repeats, args)
         raw.append({'n': n, 'physical': physical, 'inprocess': inprocess,
                     'deployed': deployed})
         if deployed['first_sync']:

@@ -133,10 +133,16 @@ def start_first_exchange(pair, client=None):
         setSite(app[client])
         app[client].portal_synchronizations.SubSync(pair.pub_id)
         setSite(None)
-    with pair.zope.app() as app:
-        queue = app[client].portal_activities
-        queue.distribute()
-        queue.tic(processing_node=1, max_messages=1)
+    from Products.ERP5SyncML.domain import delivery
+    budget = delivery.ROUND_TRIPS_BUDGET
+    delivery.ROUND_TRIPS_BUDGET = 0  # this one round trip only
+    try:
+        with pair.zope.app() as app:
+            queue = app[client].portal_activities
+            queue.distribute()
+            queue.tic(processing_node=1, max_messages=1)
+    finally:
+        delivery.ROUND_TRIPS_BUDGET = budget
 
 
 def run_until_done(pair, client, max_rounds=60):

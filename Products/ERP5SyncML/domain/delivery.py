@@ -7,6 +7,7 @@ The queued calls target two private methods of the tool,
 queue calls them as Python, they are not reachable by URL.
 """
 import logging
+import threading
 import time
 
 import transaction
@@ -20,6 +21,13 @@ logger = logging.getLogger('Products.ERP5SyncML')
 
 SEND_ATTEMPTS = 5
 RETRY_DELAY = 30  # seconds, multiplied by the attempt number
+#: seconds an activity goes on with its session's next round trips (each
+#: committed on its own) before it hands the next one to a new activity;
+#: 0: one round trip per activity, each waiting for the next tic
+ROUND_TRIPS_BUDGET = 30.0
+
+# the next message of the session being delivered, taken instead of queued
+_next = threading.local()
 
 
 def session_is_over(session):
@@ -33,7 +41,13 @@ def _tags(sub):
 
 
 def queue_client_message(sub, data, attempt=1, at_date=None):
-    """Queue the sending of ``data`` for subscription ``sub``'s session."""
+    """Queue the sending of ``data`` for subscription ``sub``'s session
+    (or hand it to the activity delivering that session's messages)."""
+    waiting = getattr(_next, 'waiting', None)
+    if waiting is not None and waiting[0] == sub.getPhysicalPath() and \
+            attempt == 1 and at_date is None and not waiting[1]:
+        waiting[1].append(data)
+        return
     kw = dict(_tags(sub), activity='SQLQueue')
     if at_date is not None:
         kw['at_date'] = at_date
@@ -41,9 +55,47 @@ def queue_client_message(sub, data, attempt=1, at_date=None):
         sub.getId(), data, attempt, session_id=sub.session.session_id)
 
 
-def deliver_client_message(sub, data, attempt, session_id, receive):
+def deliver_client_message(sub, data, attempt, session_id, receive,
+                           budget=None):
     """Send a client message; ``receive(reply)`` processes the master's
-    answer. A transport failure is retried later, up to SEND_ATTEMPTS."""
+    answer. A transport failure is retried later, up to SEND_ATTEMPTS.
+
+    The session's next messages follow in this same call, each step
+    committed on its own, until the session ends or ``budget`` seconds
+    (default ROUND_TRIPS_BUDGET) are spent: then the next message is
+    queued as a new activity. If this call is run again after a crash,
+    it sends the message the session is at, not a stale one.
+    """
+    budget = ROUND_TRIPS_BUDGET if budget is None else budget
+    deadline = time.monotonic() + budget
+    while True:
+        data = _pending_message(sub, data)
+        following = _deliver_once(sub, data, attempt, session_id, receive,
+                                  take_next=time.monotonic() < deadline)
+        if following is None:
+            return
+        # this round trip is done and stored; the session's last message
+        # (``following``) is what a rerun of this activity would send
+        sub._p_jar.transaction_manager.commit()
+        data, attempt = following, 1
+
+
+def _pending_message(sub, data):
+    """The message the session waits to send: ``data``, unless the
+    session already went further (a rerun after a later step was
+    committed)."""
+    session = sub.session
+    last = getattr(session, 'last_sent', None) if session is not None else None
+    if last is not None and last != data and not session_is_over(session):
+        logger.info('subscription %s: the session went on since this message '
+                    'was queued: its latest message is sent', sub.getId())
+        return last
+    return data
+
+
+def _deliver_once(sub, data, attempt, session_id, receive, take_next):
+    """One round trip; returns the session's next message when this call
+    is to send it too, else None (queued, or nothing more to send)."""
     from .engine import ClientEngine
     session = sub.session
     if session_is_over(session) or \
@@ -52,7 +104,7 @@ def deliver_client_message(sub, data, attempt, session_id, receive):
         # session that is over, sending it would disturb the new one
         logger.warning('subscription %s: message of a session that is over'
                        ' dropped', sub.getId())
-        return
+        return None
     try:
         reply = transports.send(sub.publication_url, sealing.seal(sub, data),
                                 login=sub.login, password=sub.password,
@@ -67,14 +119,16 @@ def deliver_client_message(sub, data, attempt, session_id, receive):
             queue_client_message(sub, data, attempt + 1, at_date=time.time() + delay)
         else:
             ClientEngine(sub).fail(session, str(exc))
-        return
+        return None
     if not reply:
         if transports.is_request_response(sub.publication_url):
             # over HTTP the master always answers in the response: an
             # empty one would leave the session waiting forever
             ClientEngine(sub).fail(session, 'the master sent an empty answer')
-        return
+        return None
+    following = []
     savepoint = transaction.savepoint()
+    _next.waiting = (sub.getPhysicalPath(), following) if take_next else None
     try:
         receive(reply)
     except ConflictError:
@@ -87,6 +141,10 @@ def deliver_client_message(sub, data, attempt, session_id, receive):
                          sub.getId())
         ClientEngine(sub).fail(session, "cannot apply the master's answer: %s: %s"
                                % (type(exc).__name__, exc))
+        return None
+    finally:
+        _next.waiting = None
+    return following[0] if following else None
 
 
 def _mail_fields(sub, session):
