@@ -125,8 +125,11 @@ class Deployment:
         from urllib.parse import urlencode
         import base64
         import http.client
+        from synchelpers import csrf_token
         server = self.client_server
-        body = urlencode({'id': pub_id}).encode()
+        # the form carries the user's CSRF token, as the ZMI page does
+        body = urlencode({'id': pub_id,
+                          '_authenticator': csrf_token(self.zope, client)}).encode()
         token = base64.b64encode(('%s:%s' % (self.zope.user, self.zope.password))
                                  .encode()).decode()
         conn = http.client.HTTPConnection(server.host, server.port, timeout=120)
