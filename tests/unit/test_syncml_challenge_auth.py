@@ -39,6 +39,11 @@ def test_credentials_for_each_type():
         auth.credentials_for('syncml:auth-MAC', 'a', 'b')
 
 
+def _sent(pair, data):
+    """The message as it leaves (credentials added at send time)."""
+    return codec.decode(pair.client_engine().with_cred(data))
+
+
 def _challenge(data, code, chal, msg_id=1):
     reply = m.error_reply(codec.decode(data), code, msg_id)
     reply.commands[0].chal = chal
@@ -48,11 +53,12 @@ def _challenge(data, code, chal, msg_id=1):
 def test_client_answers_an_md5_challenge_once(pair):
     pair.sub.edit(login='alice', password='pw')
     first = pair.client_engine().start()
-    assert codec.decode(first).header.cred.type == auth.BASIC
+    assert codec.decode(first).header.cred is None  # stored without
+    assert _sent(pair, first).header.cred.type == auth.BASIC
     nonce = b'\x01server nonce'
     again = pair.answer(_challenge(first, 407, m.Chal(
         type=auth.MD5, next_nonce=auth.encode_nonce(nonce))))
-    message = codec.decode(again)
+    message = _sent(pair, again)
     assert message.header.cred == m.Cred.md5('alice', 'pw', nonce)
     assert message.header.session_id == codec.decode(first).header.session_id
     assert [c.code for c in message.commands] == [201]  # pkg1 again
@@ -63,7 +69,7 @@ def test_client_answers_an_md5_challenge_once(pair):
     assert report['status'] == 'failed'
     assert '401' in report['reason']
     # the next session starts with md5 and the last nonce given
-    nxt = codec.decode(pair.client_engine().start())
+    nxt = _sent(pair, pair.client_engine().start())
     assert nxt.header.cred == m.Cred.md5('alice', 'pw', b'x')
 
 
@@ -71,9 +77,9 @@ def test_client_answers_a_basic_challenge_and_keeps_the_next_nonce(pair):
     pair.sub.edit(login='alice', password='pw')
     pair.sub.syncml_auth_type = auth.MD5
     first = pair.client_engine().start()
-    assert codec.decode(first).header.cred.type == auth.MD5
+    assert _sent(pair, first).header.cred.type == auth.MD5
     again = pair.answer(_challenge(first, 401, m.Chal(type=auth.BASIC)))
-    assert codec.decode(again).header.cred == m.Cred.basic('alice', 'pw')
+    assert _sent(pair, again).header.cred == m.Cred.basic('alice', 'pw')
 
 
 def test_client_without_login_does_not_answer(pair):
@@ -89,11 +95,25 @@ def test_md5_cred_in_every_message_with_the_last_nonce(pair):
     pair.sub.syncml_nonce = b'first'
     pair.add('client', 'c1', title='one')
     data = pair.client_engine().start()
-    assert codec.decode(data).header.cred == m.Cred.md5('alice', 'pw',
+    assert _sent(pair, data).header.cred == m.Cred.md5('alice', 'pw',
                                                         b'first')
     # the master's answer gives the next nonce on its header Status
     reply = codec.decode(pair.serve(data))
     reply.header_status().chal = m.Chal(
         type=auth.MD5, next_nonce=auth.encode_nonce(b'second'))
-    following = codec.decode(pair.answer(codec.encode(reply)))
+    following = _sent(pair, pair.answer(codec.encode(reply)))
     assert following.header.cred == m.Cred.md5('alice', 'pw', b'second')
+
+
+def test_stored_messages_carry_no_credentials(pair):
+    pair.sub.edit(login='alice', password='s3cret-pw')
+    secret = auth.basic_credentials('alice', 's3cret-pw').encode()
+    data = pair.client_engine().start()
+    assert b's3cret-pw' not in data and secret not in data
+    assert b'<Cred>' not in pair.sub.session.last_sent
+    sent = pair.client_engine().with_cred(data)
+    assert secret in sent
+    # the rest of the message is unchanged by the added Cred
+    a, b = codec.decode(data), codec.decode(sent)
+    b.header.cred = None
+    assert codec.encode(a) == codec.encode(b)

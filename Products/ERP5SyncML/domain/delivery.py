@@ -106,6 +106,8 @@ def _deliver_once(sub, data, attempt, session_id, receive, take_next):
                        ' dropped', sub.getId())
         return None
     try:
+        # credentials are looked up now, never stored with the message
+        data = ClientEngine(sub).with_cred(data)
         reply = transports.send(sub.publication_url, sealing.seal(sub, data),
                                 login=sub.login, password=sub.password,
                                 **_mail_fields(sub, session))

@@ -467,8 +467,8 @@ class ClientEngine(Side):
         return steps
 
     def cred(self, session=None):
-        """Our Cred, in every message: basic, or md5 (once a master asked
-        for it) with the nonce of the master's last answer."""
+        """Our Cred, in every message as it is sent: basic, or md5 (once a
+        master asked for it) with the nonce of the master's last answer."""
         sub = self.domain
         if not sub.login:
             return None
@@ -514,13 +514,20 @@ class ClientEngine(Side):
 
     def _send(self, msg, session, commands, final):
         sub = self.domain
-        header = self.header(session, sub.publication_url, sub.subscription_url,
-                             cred=self.cred(session))
-        if header.cred is not None and header.cred.type == auth.MD5:
+        # no Cred here: the message is stored (session, activity queue);
+        # with_cred adds it when the message leaves
+        header = self.header(session, sub.publication_url, sub.subscription_url)
+        if sub.login and getattr(sub, 'syncml_auth_type', None) == auth.MD5:
             header.source.name = sub.login  # md5 names the user here
         data = self.encode(session, header, commands, final)
         session.last_sent = data
         return data
+
+    def with_cred(self, data):
+        """``data`` as it leaves: with our Cred, from the subscription's
+        current login, password and nonce."""
+        cred = self.cred()
+        return data if cred is None else codec.add_cred(data, cred)
 
     def receive(self, msg, size=0):
         """Handle the master's message; return our next message or None.

@@ -268,6 +268,18 @@ def encode(message, version=None):
             ).encode('utf-8')
 
 
+def add_cred(data, cred):
+    """``data`` (a message this codec encoded, without Cred) with ``cred``
+    in its header: credentials are added only as a message leaves, so
+    stored and queued messages never carry them."""
+    end = data.index(b'</SyncHdr>')
+    meta = data.find(b'<Meta>', 0, end)
+    at = end if meta < 0 else meta
+    out = []
+    _cred(out, cred)
+    return data[:at] + ''.join(out).encode('utf-8') + data[at:]
+
+
 # ---------------------------------------------------------------- decoding
 
 _INT = re.compile(r'\s*[0-9]{1,10}\s*\Z')
