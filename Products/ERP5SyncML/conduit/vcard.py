@@ -234,6 +234,11 @@ class VCardCommandFactory(SessionWork):
             return None  # a slow or refresh sync: the client did not send it
         return luid
 
+    def _peer_item(self, gid, sig):
+        """(whether the peer has the item, the peer's id for it)."""
+        luid = self._client_has(gid)
+        return luid is not None, luid
+
     def for_object_id(self, object_id):
         obj = self.folder._getOb(object_id, None)
         if obj is None or getattr(obj, '_erp5syncml_copy', False):
@@ -255,13 +260,13 @@ class VCardCommandFactory(SessionWork):
             logger.warning('%s not sent: %d bytes, the client takes %d at most',
                            gid, len(card), self.max_obj_size)
             return None
-        luid = self._client_has(gid)
+        known, luid = self._peer_item(gid, sig)
         item = m.Item(source=m.Location(uri=gid, name=object_id),
                       target=m.Location(uri=luid) if luid else None,
                       meta=m.Meta(type=self.content_type),
                       data=card.decode('utf-8'))
-        name = 'Replace' if luid else 'Add'
-        command = (m.Replace if luid else m.Add)(cmd_id=None, items=[item])
+        name = 'Replace' if known else 'Add'
+        command = (m.Replace if known else m.Add)(cmd_id=None, items=[item])
 
         def accept():
             sig = self.sigs.add(gid, object_id)
@@ -289,4 +294,67 @@ class VCardCommandFactory(SessionWork):
             self.sigs.markDirty(gid)
             self.session.count('sent_delete')
             logger.debug('send Delete %s (%s)', gid, luid)
+        return command, accept
+
+
+# ------------------------------------------------------------ our client
+#
+# A subscription whose content type is a vCard type syncs with a standard
+# SyncML server (SyncEvolution's): we name items by our GIDs (our LUIDs),
+# the server by its own ids; ``ids`` maps the server's ids to our GIDs and
+# the items the server adds are reported back to it in a Map.
+
+class ClientVCardApplier(VCardApplier):
+    """Applies a standard server's vCard commands to a subscription."""
+
+    #: our GID the server named as the Target of the current item
+    target_hint = None
+
+    def put(self, luid, data):
+        hint = self.target_hint
+        if self.ids.gid(luid) is None and hint and \
+                self.domain.getObjectFromGid(hint) is not None:
+            self.ids.set(luid, hint)  # one of the items we added
+        code, gid = VCardApplier.put(self, luid, data)
+        if code == StatusCode.ITEM_ADDED or hint != gid:
+            maps = list(getattr(self.session, 'new_maps', None) or ())
+            maps.append((luid, gid))
+            self.session.new_maps = maps
+        return code, gid
+
+    def delete(self, luid):
+        if self.ids.gid(luid) is None and \
+                self.domain.getObjectFromGid(luid) is not None:
+            self.ids.set(luid, luid)  # addressed by our own id
+        return VCardApplier.delete(self, luid)
+
+
+class ClientVCardCommandFactory(VCardCommandFactory):
+    """Our vCard commands for a standard server: Add for what it has not
+    agreed on yet, Replace and Delete by our GID (and its id if known)."""
+
+    def _peer_item(self, gid, sig):
+        known = sig is not None and sig.xml is not None and \
+            not self._slow()
+        return known, self.ids.luid(gid)
+
+    def _slow(self):
+        from ..syncml import codes
+        return codes.requires_slow(self.session.mode)
+
+    def delete(self, gid):
+        sig = self.sigs.get(gid)
+        if sig is None:
+            return None
+        luid = self.ids.luid(gid)
+        item = m.Item(source=m.Location(uri=gid),
+                      target=m.Location(uri=luid) if luid else None)
+        command = m.Delete(cmd_id=None, items=[item])
+
+        def accept():
+            sig.status = SENT
+            sig.temp_xml = None
+            self.sigs.markDirty(gid)
+            self.session.count('sent_delete')
+            logger.debug('send Delete %s', gid)
         return command, accept

@@ -9,6 +9,7 @@ queue calls them as Python, they are not reachable by URL.
 import logging
 import threading
 import time
+from urllib.parse import urlsplit
 
 import transaction
 from ZODB.POSException import ConflictError
@@ -108,9 +109,10 @@ def _deliver_once(sub, data, attempt, session_id, receive, take_next):
     try:
         # credentials are looked up now, never stored with the message
         data = ClientEngine(sub).with_cred(data)
-        reply = transports.send(sub.publication_url, sealing.seal(sub, data),
+        url, exact = target_of(sub, session)
+        reply = transports.send(url, sealing.seal(sub, data),
                                 login=sub.login, password=sub.password,
-                                **_mail_fields(sub, session))
+                                exact_url=exact, **_mail_fields(sub, session))
     except (transports.TransportError, sealing.Refused) as exc:
         if getattr(exc, 'retry', True) and attempt < SEND_ATTEMPTS:
             delay = RETRY_DELAY * attempt
@@ -147,6 +149,43 @@ def _deliver_once(sub, data, attempt, session_id, receive, take_next):
     finally:
         _next.waiting = None
     return following[0] if following else None
+
+
+def _origin(url):
+    parts = urlsplit(url or '')
+    try:
+        port = parts.port or {'http': 80, 'https': 443}.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    if parts.username is not None or not parts.hostname:
+        return None
+    return (parts.scheme.lower(), parts.hostname.lower(), port)
+
+
+def follow_resp_uri(sub, session, resp_uri):
+    """Send the next messages of ``session`` to the master's RespURI, when
+    it has the origin (scheme, host, port) of the configured publication
+    URL: a site sends only where its administrator said."""
+    if not resp_uri or resp_uri == getattr(session, 'resp_uri', None):
+        return
+    if transports.is_request_response(resp_uri) and \
+            _origin(resp_uri) is not None and \
+            _origin(resp_uri) == _origin(sub.publication_url):
+        session.resp_uri = resp_uri
+    else:
+        logger.warning('subscription %s: RespURI %r of another site ignored',
+                       sub.getId(), resp_uri[:200])
+
+
+def target_of(sub, session):
+    """(URL, exact) of our next message: the RespURI the master gave, or
+    the publication URL (exact for a standard SyncML server, whose URL is
+    its entry point; our own masters' URL names the site)."""
+    resp_uri = getattr(session, 'resp_uri', None)
+    if resp_uri:
+        return resp_uri, True
+    return sub.publication_url, \
+        getattr(sub, 'content_type', 'asXML') != 'asXML'
 
 
 def _mail_fields(sub, session):

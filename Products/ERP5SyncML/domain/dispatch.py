@@ -25,6 +25,7 @@ from .fields import bad_request
 from . import sealing
 from .engine import ClientEngine
 from .engine import ServerEngine
+from .standardclient import client_engine
 
 logger = logging.getLogger('Products.ERP5SyncML')
 
@@ -128,7 +129,7 @@ def open_and_decode(tool, data, publication=None, sync_id=None, decoder=decode):
 
 def start_session(sub):
     """Start a session of subscription ``sub``; its first message is queued."""
-    data = ClientEngine(sub).start()
+    data = client_engine(sub).start()
     if data is not None:
         delivery.queue_client_message(sub, data)
     return data
@@ -143,7 +144,7 @@ def receive_for_subscription(sub, msg, answer_to_us=False):
     message cannot end a live session); it is logged.  Returns our answer
     (bytes) or None.
     """
-    engine = ClientEngine(sub)
+    engine = client_engine(sub)
     try:
         raw = sealing.open_for_subscription(sub, as_bytes(msg))
         with policy.applying(sub):

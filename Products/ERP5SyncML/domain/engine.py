@@ -558,6 +558,8 @@ class ClientEngine(Side):
         session.last_received_msg_id = msg.header.msg_id
         session.count('messages_received')
         session.count('bytes_received', size)
+        from .delivery import follow_resp_uri
+        follow_resp_uri(sub, session, msg.header.resp_uri)
         try:
             header_status = msg.header_status()
             if header_status is not None and header_status.chal is not None:
@@ -566,6 +568,18 @@ class ClientEngine(Side):
         except (SyncFailed, ProtocolError) as exc:
             self.fail(session, str(exc))
             return None
+
+    def read_statuses(self, msg, session):
+        """A refused Sync or Alert fails the session: nothing it carried
+        was taken (a 'finished' report would hide that)."""
+        Side.read_statuses(self, msg, session)
+        for command in msg.commands:
+            if isinstance(command, m.Status) and \
+                    command.cmd in ('Sync', 'Alert') and \
+                    int(command.code) >= StatusCode.BAD_REQUEST and \
+                    int(command.code) != StatusCode.REFRESH_REQUIRED:
+                raise SyncFailed('the master refused our %s: %s' % (
+                    command.cmd, codes.describe(int(command.code))))
 
     def alert_received(self, alert, session):
         code = int(alert.code)

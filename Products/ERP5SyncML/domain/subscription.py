@@ -6,6 +6,7 @@ from AccessControl.class_init import InitializeClass
 
 from .base import COMMON_FIELDS
 from .base import SyncDomain
+from .publication import CONTENT_TYPES
 
 SYNC_MODES = (
     (200, 'two-way'),
@@ -23,6 +24,9 @@ SUBSCRIPTION_FIELDS = COMMON_FIELDS[:2] + (
     ('target_database', 'Publication id on the master', 'string', ''),
     ('login', 'Login on the master', 'string', ''),
     ('password', 'Password on the master', 'password', ''),
+    # a vCard type: the master is a standard SyncML server (SyncEvolution)
+    ('content_type', 'Content type (asXML, text/vcard, text/x-vcard)',
+     'string', 'asXML'),
 )
 
 
@@ -33,8 +37,15 @@ class Subscription(SyncDomain):
     fields = SUBSCRIPTION_FIELDS
     security = ClassSecurityInfo()
     session_counter = 0
+    content_type = 'asXML'
 
     def edit(self, **kw):
+        if 'content_type' in kw:
+            value = (kw['content_type'] or '').strip() or 'asXML'
+            if value not in CONTENT_TYPES:
+                raise ValueError('content type must be one of %s, not %r'
+                                 % (', '.join(CONTENT_TYPES), value[:40]))
+            kw['content_type'] = value
         if 'sync_mode' in kw and kw['sync_mode'] not in (None, ''):
             mode = int(kw['sync_mode'])
             if mode not in dict(SYNC_MODES):

@@ -61,8 +61,11 @@ def _read_body(response, target, started, deadline, max_size):
         chunks.append(chunk)
 
 
-def send(url, data, login=None, password=None, timeout=None, **kw):
-    target = endpoint(url)
+def send(url, data, login=None, password=None, timeout=None, exact_url=False,
+         **kw):
+    """POST ``data``; ``exact_url``: ``url`` names the entry point itself
+    (a standard SyncML server, or the RespURI it gave)."""
+    target = url if exact_url else endpoint(url)
     auth = (login, password or '') if login else None
     deadline = timeout or settings.http_deadline()
     started = time.monotonic()
