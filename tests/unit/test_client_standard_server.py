@@ -58,3 +58,25 @@ def test_a_refused_sync_fails_the_session(pair):
     report = pair.sub.getReport()
     assert report['status'] == 'failed', report
     assert 'refused our Sync' in report['reason']
+
+
+def _sync_of(data):
+    (sync,) = [c for c in codec.decode(data).commands if isinstance(c, m.Sync)]
+    return sync
+
+
+def test_number_of_changes_announced_when_the_sync_holds_them_all(pair):
+    pair.add('client', 'c1', title='one')
+    pair.add('client', 'c2', title='two')
+    pkg3 = pair.answer(pair.serve(pair.client_engine().start()))
+    sync = _sync_of(pkg3)
+    assert (len(sync.commands), sync.number_of_changes) == (2, 2)
+
+
+def test_number_of_changes_not_announced_when_unknown(pair):
+    pair.sub.edit(max_objects=1)
+    pair.add('client', 'c1', title='one')
+    pair.add('client', 'c2', title='two')
+    pkg3 = pair.answer(pair.serve(pair.client_engine().start()))
+    sync = _sync_of(pkg3)
+    assert len(sync.commands) == 1 and sync.number_of_changes is None

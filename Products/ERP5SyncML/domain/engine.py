@@ -388,9 +388,19 @@ class Side:
         session.data_done = False
         return cls(cmd_id=None, items=[item])
 
-    def sync_command(self, commands, target_db, source_db):
+    def sync_command(self, commands, target_db, source_db, session=None):
+        """Our Sync; the first one of a session announces its
+        NumberOfChanges when it carries all of them (the count is known
+        exactly only then: unchanged objects are skipped as they are
+        built)."""
+        count = None
+        if session is not None and not getattr(session, 'sync_sent', False):
+            session.sync_sent = True
+            if session.data_done and session.chunk is None:
+                count = len(commands)
         return m.Sync(cmd_id=None, target=m.Location(uri=target_db),
-                      source=m.Location(uri=source_db), commands=commands)
+                      source=m.Location(uri=source_db), commands=commands,
+                      number_of_changes=count)
 
     def _remove_unreceived(self, session):
         """Refresh modes: what the peer did not send goes away here."""
@@ -611,7 +621,7 @@ class ClientEngine(Side):
         body = session.takeStatuses()
         commands = self.data_commands(session, _encoded_size(body))
         body.append(self.sync_command(commands, sub.getTargetDatabase(),
-                                      sub.destination_path))
+                                      sub.destination_path, session))
         sub.setReport('running', 'sending changes', session.counts)
         return self._send(msg, session, body, session.data_done)
 
@@ -753,7 +763,7 @@ class ServerEngine(Side):
         body = session.takeStatuses()
         commands = self.data_commands(session, _encoded_size(body))
         body.append(self.sync_command(commands, msg.header.source.uri,
-                                      sub.aq_parent.getId()))
+                                      sub.aq_parent.getId(), session))
         return self._send(msg, session, body, session.data_done)
 
     def _close(self, msg, session):

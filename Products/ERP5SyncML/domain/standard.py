@@ -311,7 +311,7 @@ class StandardServer(ServerEngine):
         body = session.takeStatuses()
         body.append(self.sync_command(
             commands, getattr(session, 'peer_db', None) or
-            msg.header.source.uri, self.domain.aq_parent.getId()))
+            msg.header.source.uri, self.domain.aq_parent.getId(), session))
         return self._send(msg, session, body, session.data_done)
 
 
