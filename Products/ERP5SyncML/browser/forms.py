@@ -1,9 +1,12 @@
 """One publication or subscription per page: help under each field,
 checks on save with the error beside the field and the values kept, Test
 connection, and a confirmation before Delete and Reset."""
+from urllib.parse import quote
+
 from Products.Five.browser import BrowserView
 from zExceptions import BadRequest
 
+from ..domain import authentication
 from ..domain import probe
 from ..domain import validation
 from ..domain.publication import Publication
@@ -19,6 +22,8 @@ class DomainForm(BrowserView):
     """``@@sync-form?kind=subscription&id=...`` (no id: add one)."""
 
     errors = {}
+    account_errors = {}
+    account_values = {}
     findings = ()
     confirm = None
 
@@ -56,6 +61,12 @@ class DomainForm(BrowserView):
                 value='' if ftype == 'password' else ('' if value is None else str(value)),
                 help=validation.HELP.get(name, ''), error=self.errors.get(name)))
         return result
+
+    def accounts(self):
+        """[(login, Zope user id)] of an existing publication, else None."""
+        if self.kind != 'publication' or self.existing is None:
+            return None
+        return sorted(self.existing.getSyncMLAccountList())
 
     def sync_modes(self):
         return SYNC_MODES
@@ -100,6 +111,10 @@ class DomainForm(BrowserView):
                 self.confirm = action
                 return None
             return self._delete_or_reset(action)
+        if action in ('add_account', 'remove_account'):
+            if self.kind != 'publication' or self.existing is None:
+                raise BadRequest('SyncML accounts belong to a publication')
+            return getattr(self, '_' + action)(form)
         posted = self._posted(form)
         self.values.update(posted)
         if action == 'test':
@@ -126,6 +141,47 @@ class DomainForm(BrowserView):
         edit(self.existing.getId(), **posted)
         return back(self, 'manage_overview', '%s %s changed'
                     % (self.kind.capitalize(), self.existing.getId()))
+
+    def _back_here(self, message):
+        self.request.response.redirect(
+            '%s/@@sync-form?kind=publication&id=%s&manage_tabs_message=%s' % (
+                self.context.absolute_url(), quote(self.existing.getId()),
+                quote(message)))
+        return ''
+
+    def _add_account(self, form):
+        login = form.get('account_login', '')
+        user_id = form.get('account_user', '')
+        password = form.get('account_password', '')
+        again = form.get('account_password2', '')
+        if not all(isinstance(v, str) for v in (login, user_id, password, again)):
+            raise BadRequest('account fields must be text')
+        login, user_id = login.strip(), user_id.strip()
+        self.account_values = {'account_login': login, 'account_user': user_id}
+        errors = {}
+        if not login or ':' in login or len(login) > 100:
+            errors['account_login'] = 'A login is required, without ":" (100 characters at most).'
+        if not password:
+            errors['account_password'] = 'A password is required.'
+        elif password != again:
+            errors['account_password2'] = 'The two passwords differ.'
+        if not user_id:
+            errors['account_user'] = 'Name the Zope user the synchronization runs as.'
+        elif authentication.session_user(self.context, user_id) is None:
+            errors['account_user'] = 'No Zope user with this id in the site or the root user folder.'
+        if errors:
+            self.account_errors = errors
+            return None
+        self.existing.setSyncMLAccount(login, password, user_id)
+        return self._back_here('SyncML account %s added (runs as %s)' % (login, user_id))
+
+    def _remove_account(self, form):
+        login = form.get('account_login', '')
+        if not isinstance(login, str) or login not in dict(
+                self.existing.getSyncMLAccountList()):
+            raise BadRequest('no such SyncML account')
+        self.existing.delSyncMLAccount(login)
+        return self._back_here('SyncML account %s removed' % login)
 
     def _delete_or_reset(self, action):
         tool = self.context
