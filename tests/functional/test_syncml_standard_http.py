@@ -279,3 +279,36 @@ def test_large_object_size_checked_and_bounded(zope, master):
                   for o in app[master]['people'].objectValues()]
         transaction.abort()
     assert titles == ['Ann Big']
+
+
+def test_a_failing_card_changes_nothing_and_the_others_apply(zope, master):
+    """A message is applied without a savepoint; when a card fails the
+    transaction is aborted and the message served again card by card."""
+    def card(given):
+        return ('BEGIN:VCARD\r\nVERSION:3.0\r\nN:Replay;%s;;;\r\n'
+                'FN:%s Replay\r\nEND:VCARD' % (given, given))
+    query = _session(zope, master, 'dev-rp', '7')
+    items = [m.Item(source=m.Location('r1'), data=card('Ann')),
+             m.Item(source=m.Location('r2'), data='BEGIN:VCARD\r\nN:;;'),
+             m.Item(source=m.Location('r3'), data=card('Bob'))]
+    _h, reply = post(zope, master, _sync('dev-rp', '7', 2, items),
+                     query=query)
+    codes = _add_status(reply)
+    assert codes[0] == 201 and codes[2] == 201, codes
+    assert codes[1] >= 400, codes
+    # the same message again: the stored answer, nothing applied twice
+    _h, again = post(zope, master, _sync('dev-rp', '7', 2, items),
+                     query=query)
+    assert _add_status(again) == codes
+    with zope.app() as app:
+        titles = sorted(o.getProperty('title')
+                        for o in app[master]['people'].objectValues())
+        sub = app[master].portal_synchronizations.getPublication(
+            'contacts').getSubscriber('dev-rp')
+        from Products.ERP5SyncML.domain.maps import id_map
+        mapped = sorted(l for l in ('r1', 'r2', 'r3') if id_map(sub).gid(l))
+        errors = sub.session.counts.get('errors')
+        transaction.abort()
+    assert titles == ['Ann Replay', 'Bob Replay']
+    assert mapped == ['r1', 'r3']
+    assert errors == 1

@@ -28,8 +28,21 @@ class XMLData(Persistent):
         self.data = data
 
 
+#: values this short (a fingerprint) stay in the signature: a record of
+#: their own would cost more than the value
+INLINE_SIZE = 64
+
+
 def _record(xml):
-    return None if xml is None else XMLData(xml)
+    if xml is None:
+        return None
+    if len(xml) <= INLINE_SIZE:
+        return xml
+    return XMLData(xml)
+
+
+def _data(record):
+    return record.data if isinstance(record, XMLData) else record
 
 
 class Signature(Persistent):
@@ -61,7 +74,7 @@ class Signature(Persistent):
         record = self._xml
         if record is None:
             return self.__dict__.get('xml')  # signatures stored before
-        return record.data
+        return _data(record)
 
     @xml.setter
     def xml(self, value):
@@ -74,7 +87,7 @@ class Signature(Persistent):
         record = self._temp
         if record is None:
             return self.__dict__.get('temp_xml')
-        return record.data
+        return _data(record)
 
     @temp_xml.setter
     def temp_xml(self, value):

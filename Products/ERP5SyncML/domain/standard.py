@@ -27,6 +27,8 @@ import logging
 import secrets
 from urllib.parse import quote
 
+import transaction
+
 from AccessControl import getSecurityManager
 from zExceptions import BadRequest
 
@@ -46,7 +48,9 @@ from ..syncml.errors import ProtocolError
 from . import authentication
 from .engine import ServerEngine
 from .engine import Side
+from .incoming import ReplayCarefully
 from .incoming import status_received
+from .journal import forget_recorded
 from .maps import id_map
 
 logger = logging.getLogger('Products.ERP5SyncML')
@@ -214,6 +218,19 @@ class StandardServer(ServerEngine):
         # the client's Statuses, Alerts and Sync
         Side._apply_message(self, msg, session)
 
+    #: True when the message is applied again command by command
+    careful = False
+
+    def apply_data(self, msg, session):
+        """The client's commands, without the savepoint of ``Side``: a
+        savepoint makes the commit store all the message changed twice.
+        When a command fails, ``ReplayCarefully`` reaches ``serve``, which
+        aborts the transaction and serves the message again, command by
+        command, so the failing one changes nothing and the others apply."""
+        before = dict(session.counts)
+        self._apply_data(msg, session, careful=self.careful)
+        self._log_applied(msg, session, before)
+
     def read_statuses(self, msg, session):
         for command in msg.commands:
             if not isinstance(command, m.Status) or \
@@ -375,6 +392,21 @@ def _authenticate(tool, pub, message, request, session):
 def serve(tool, message, content_type, request, token=None, size=0):
     """Our answer (bytes, in the client's encoding and version) to a
     standard client's ``message``."""
+    try:
+        return _serve(tool, message, content_type, request, token, size)
+    except ReplayCarefully:
+        # nothing of this message is kept; served again, one savepoint
+        # per command
+        transaction.abort()
+        forget_recorded()
+        logger.info('a command of message %s of %s failed: applying it '
+                    'again command by command', message.header.msg_id,
+                    message.header.source.uri)
+        return _serve(tool, message, content_type, request, token, size,
+                      careful=True)
+
+
+def _serve(tool, message, content_type, request, token, size, careful=False):
     version = message.header.ver_dtd
     try:
         pub, sub, alert, session = _locate(tool, message, token)
@@ -409,6 +441,7 @@ def serve(tool, message, content_type, request, token=None, size=0):
     def chal():
         return authentication.refresh_chal(pub, source, auth_type)
     engine = StandardServer(sub, content_type, version, resp_uri, chal)
+    engine.careful = careful
     try:
         with policy.applying(sub):
             reply = engine.receive(message, alert=alert, size=size)
