@@ -151,3 +151,42 @@ def test_vcard_subscription_slow_then_two_way(zope, server):
     assert not any(counts[k] for k in counts if k.startswith(
         ('sent_', 'received_'))), report
     assert sorted(_names(site.server_data)) == sorted(site.people())
+
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    # syncevo-http-server runs one session at a time: a probe or a
+    # refused session would keep a shared one busy
+    se.ensure_installed()
+    srv = se.HttpServer(tmp_path / 'syncevo-own')
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def test_connection_test_says_a_standard_server_stores_vcards(zope,
+                                                              own_server):
+    from Products.ERP5SyncML.domain import probe
+    as_xml = Site(zope, own_server, None, sub_id='AsXML')
+    with zope.app() as app:
+        tool = app[as_xml.site].portal_synchronizations
+        found = probe.test_connection(tool.getSubscription('AsXML'))
+        transaction.abort()
+    failed = [text for ok, text in found if not ok]
+    assert len(failed) == 1, found
+    assert 'standard SyncML server' in failed[0]
+    assert 'text/vcard' in failed[0] and 'SyncEvolution' in failed[0]
+
+
+def test_xml_subscription_to_a_standard_server_fails_at_once(zope,
+                                                             own_server):
+    site = Site(zope, own_server, None, sub_id='Contacts')
+    with zope.app() as app:
+        add_person(app, site.site, 'ada', first_name='Ada',
+                   last_name='Lovelace', title='Ada Lovelace')
+    report = site.sync()
+    assert report['status'] == 'failed', report
+    assert 'configuration error' in report['reason'], report
+    assert 'text/vcard' in report['reason'], report
+    assert se.read_vcards(site.server_data) == {}

@@ -114,6 +114,17 @@ def _deliver_once(sub, data, attempt, session_id, receive, take_next):
                                 login=sub.login, password=sub.password,
                                 exact_url=exact, **_mail_fields(sub, session))
     except (transports.TransportError, sealing.Refused) as exc:
+        if getattr(exc, 'http_status', None) == 500 and \
+                session.counts.get('messages_received', 0) <= 1:
+            # the server fails on the session's first messages (our Alert,
+            # our first data): a configuration error, which sending again
+            # cannot mend
+            ClientEngine(sub).fail(session, '%s. The server failed on the '
+                                   "session's first messages: probably a "
+                                   'configuration error (a standard SyncML '
+                                   'server needs the text/vcard Content type; '
+                                   'use Test connection)' % exc)
+            return None
         if getattr(exc, 'retry', True) and attempt < SEND_ATTEMPTS:
             delay = RETRY_DELAY * attempt
             sub.setReport('retrying', '%s (attempt %d of %d, next in %ds)'

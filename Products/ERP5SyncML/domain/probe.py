@@ -15,6 +15,7 @@ from AccessControl import getSecurityManager
 
 from .. import transports
 from ..permissions import Synchronize
+from ..mapping import vcard
 from ..syncml import codec
 from ..syncml import devinf
 from ..syncml import model as m
@@ -24,6 +25,8 @@ from ..syncml.errors import ProtocolError
 logger = logging.getLogger('Products.ERP5SyncML')
 
 PROBE_PREFIX = 'probe-'
+#: the manufacturer our DevInf names
+OUR_MAN = 'ERP5SyncML'
 
 
 # -- master side -------------------------------------------------------------
@@ -100,8 +103,11 @@ def test_connection(sub):
                        'connection is tested by the first synchronization.'
                  % url.split(':', 1)[0])]
     try:
+        # a standard server's URL is posted as is (see delivery.target_of)
         reply = transports.send(url, probe_message(sub), login=sub.login,
-                                password=sub.password)
+                                password=sub.password, exact_url=getattr(
+                                    sub, 'content_type', 'asXML')
+                                in vcard.CONTENT_TYPES)
     except transports.TransportError as exc:
         if 'HTTP 401' in str(exc):
             return [(True, 'The master answered.'),
@@ -127,17 +133,31 @@ def _findings(sub, message):
                          % int(status.code))]
     found.append((True, 'The login was accepted.' if sub.login else
                   'The master answered without a login.'))
-    stores = []
+    infos = []
     for command in message.commands:
         if isinstance(command, m.Results):
             for item in command.items:
                 if item.data is not None and not isinstance(item.data, str):
-                    stores += [s.source_ref for s in
-                               devinf.from_element(item.data).datastores]
+                    infos.append(devinf.from_element(item.data))
+    stores = [s.source_ref for info in infos for s in info.datastores]
+    standard = [i for i in infos if i.man != OUR_MAN]
+    vcards = getattr(sub, 'content_type', 'asXML') in vcard.CONTENT_TYPES
+    if standard and not vcards:
+        name = ' '.join(x for x in (standard[0].man, standard[0].mod) if x)
+        return found + [(False, 'This is a standard SyncML server (%s), not '
+                         'an ERP5SyncML master: it stores vCards. Choose the '
+                         'text/vcard (or text/x-vcard) Content type and its '
+                         'datastore (%s) as the publication id.'
+                         % (name or 'unknown', ', '.join(stores) or 'none'))]
     wanted = sub.getTargetDatabase()
-    if wanted in stores:
+    if wanted in stores or (standard and _bare(wanted) in map(_bare, stores)):
         found.append((True, 'The master offers the publication %s.' % wanted))
     else:
         found.append((False, 'The master offers no publication %s to this account'
                              ' (it offers: %s).' % (wanted, ', '.join(stores) or 'none')))
     return found
+
+
+def _bare(uri):
+    uri = (uri or '').strip()
+    return uri[2:] if uri.startswith('./') else uri

@@ -98,9 +98,11 @@ def send(url, data, login=None, password=None, timeout=None, exact_url=False,
         what = {401: 'authentication refused', 403: 'permission refused'}.get(
             status, 'error')
         text = content[:300].decode('utf-8', 'replace').strip()
-        raise TransportError('%s answered HTTP %s (%s): %s' % (
+        error = TransportError('%s answered HTTP %s (%s): %s' % (
             target, status, what, text),
             retry=status >= 500 or status == 408)
+        error.http_status = status
+        raise error
     kind = response.headers.get('Content-Type', '').split(';')[0].strip().lower()
     if content and kind in ('text/html', 'application/xhtml+xml'):
         raise TransportError('%s answered an HTML page, not a SyncML message'
