@@ -33,6 +33,7 @@ from .domain import standard
 from .domain import weborigin
 from .domain import sealing
 from .domain.authentication import SyncMLRefusal
+from .domain import running
 from .domain.authentication import authenticate
 from .domain.journal import ChangeJournal
 from .domain.publication import Publication
@@ -180,11 +181,22 @@ class SynchronizationTool(UniqueObject, SimpleItem):
 
     @security.protected(Synchronize)
     def manage_syncSubscription(self, id, REQUEST=None, RESPONSE=None):
-        """The Sync button: start a session (the activity queue sends it)."""
+        """The Sync button: start a session (the activity queue sends it),
+        unless one is running."""
         csrf.protect(self, REQUEST)
-        self.SubSync(id, REQUEST=REQUEST)
+        outcome, _data = running.start(self._getSubscription(id))
+        self._redirect(RESPONSE, 'manageSubscriptions', running.MESSAGES[outcome] % id)
+
+    @security.protected(Synchronize)
+    @requestmethod('POST')
+    def manage_abortSubscription(self, id, REQUEST=None, RESPONSE=None):
+        """End the running session of subscription ``id`` as failed."""
+        csrf.protect(self, REQUEST)
+        user = getSecurityManager().getUser().getUserName()
+        done = running.abort(self._getSubscription(id), user)
         self._redirect(RESPONSE, 'manageSubscriptions',
-                       'Synchronization of %s started: the activity queue runs it' % id)
+                       ('Synchronization of %s aborted' if done else
+                        'No synchronization of %s is running') % id)
 
     # -- accessors
     @security.protected(ManagePortal)
@@ -258,7 +270,7 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         if bounce is not None:
             return delivery.bounced(sub, bounce)
         if msg is None:
-            return dispatch.start_session(sub)
+            return running.start(sub)[1]
         if not getSecurityManager().checkPermission(ManagePortal, self):
             raise Unauthorized('only a Manager may hand a message to a'
                                ' subscription')

@@ -20,8 +20,10 @@ from .fields import bad_request
 
 logger = logging.getLogger('Products.ERP5SyncML')
 
-SEND_ATTEMPTS = 5
-RETRY_DELAY = 30  # seconds, multiplied by the attempt number
+#: seconds to wait after each failed attempt: short at first, so that a
+#: master that restarts is found again within seconds, then longer
+RETRY_DELAYS = (2, 5, 15, 60, 180)
+SEND_ATTEMPTS = len(RETRY_DELAYS) + 1
 #: seconds an activity goes on with its session's next round trips (each
 #: committed on its own) before it hands the next one to a new activity;
 #: 0: one round trip per activity, each waiting for the next tic
@@ -35,10 +37,35 @@ def session_is_over(session):
     return session is None or session.finished
 
 
+def tag_of(sub):
+    """The activity tag of ``sub``'s messages."""
+    return 'erp5syncml:%s' % sub.getId()
+
+
 def _tags(sub):
     # one session at a time per subscription, its messages in order
-    tag = 'erp5syncml:%s' % sub.getId()
+    tag = tag_of(sub)
     return {'tag': tag, 'serialization_tag': tag}
+
+
+def retry_delay(attempt):
+    """Seconds to wait after failed attempt number ``attempt``."""
+    return RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1]
+
+
+def give_up_reason(url, exc, attempts, seconds):
+    """Why the session stopped after its last attempt, and what to do."""
+    return ('the master at %s could not be reached after %d attempts over %s'
+            ' (last error: %s): check the Publication Url and that the master'
+            ' runs, then press Sync to try again'
+            % (url, attempts, _duration(seconds), exc))
+
+
+def _duration(seconds):
+    seconds = int(round(seconds))
+    if seconds < 120:
+        return '%d seconds' % seconds
+    return '%d minutes' % round(seconds / 60.0)
 
 
 def queue_client_message(sub, data, attempt=1, at_date=None):
@@ -106,6 +133,7 @@ def _deliver_once(sub, data, attempt, session_id, receive, take_next):
         logger.warning('subscription %s: message of a session that is over'
                        ' dropped', sub.getId())
         return None
+    from .running import last_activity, touch
     try:
         # credentials are looked up now, never stored with the message
         data = ClientEngine(sub).with_cred(data)
@@ -126,15 +154,24 @@ def _deliver_once(sub, data, attempt, session_id, receive, take_next):
                                    'use Test connection)' % exc)
             return None
         if getattr(exc, 'retry', True) and attempt < SEND_ATTEMPTS:
-            delay = RETRY_DELAY * attempt
+            delay = retry_delay(attempt)
             sub.setReport('retrying', '%s (attempt %d of %d, next in %ds)'
                           % (exc, attempt, SEND_ATTEMPTS, delay), session.counts)
             logger.warning('subscription %s: %s; retry in %ds', sub.getId(),
                            exc, delay)
             queue_client_message(sub, data, attempt + 1, at_date=time.time() + delay)
+        elif getattr(exc, 'retry', True):
+            ClientEngine(sub).fail(session, give_up_reason(
+                sub.publication_url, exc, attempt,
+                time.time() - last_activity(session)))
         else:
             ClientEngine(sub).fail(session, str(exc))
         return None
+    touch(session)
+    if sub.getReport().get('status') == 'retrying':
+        # the retry went through: the report must not say otherwise
+        sub.setReport('running', 'the master answered after %d attempts'
+                      % attempt, session.counts)
     if not reply:
         if transports.is_request_response(sub.publication_url):
             # over HTTP the master always answers in the response: an
@@ -256,16 +293,13 @@ def bounced(sub, report):
     return None
 
 
-def start_due_sessions(tool, now=None, stale_after=3600):
-    """Start every subscription with no session running (or one silent for
-    ``stale_after`` seconds): the scheduled sync. Returns their ids."""
-    from .dispatch import start_session
-    now = time.time() if now is None else now
+def start_due_sessions(tool, now=None):
+    """Start every subscription with no session running (or a stale one:
+    see ``running``): the scheduled sync. Returns their ids."""
+    from . import running
     started = []
     for sub in tool.getSubscriptionList():
-        session = sub.session
-        if not session_is_over(session) and now - session.started < stale_after:
-            continue
-        start_session(sub)
-        started.append(sub.getId())
+        outcome, _data = running.start(sub, now=now)
+        if outcome != 'running':
+            started.append(sub.getId())
     return started

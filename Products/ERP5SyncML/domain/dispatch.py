@@ -23,6 +23,7 @@ from . import delivery
 from . import probe
 from .fields import bad_request
 from . import sealing
+from . import running
 from .engine import ClientEngine
 from .engine import ServerEngine
 from .standardclient import client_engine
@@ -234,6 +235,7 @@ def serve(tool, message, publication=None, size=0, chal=None):
     try:
         with policy.applying(subscriber):
             reply = engine.receive(message, alert=alert, size=size)
+        running.touch(subscriber.session)
     except ProtocolError as exc:
         # the peer parsed as SyncML: it gets its error as SyncML
         logger.warning('subscriber %s: message %s refused (%s): %s', source,

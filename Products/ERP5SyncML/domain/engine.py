@@ -679,6 +679,15 @@ class ServerEngine(Side):
                 self.refused(msg, exc)
                 raise exc
         if alert is not None:
+            if sub.isPastSession(msg.header.session_id) or (
+                    session is not None and
+                    session.session_id == str(msg.header.session_id)):
+                # a replayed Alert must not start that session again
+                exc = ProtocolError('session %s of %s is over'
+                                    % (msg.header.session_id, sub.subscription_url),
+                                    protocol.NOT_ALLOWED)
+                self.refused(msg, exc)
+                raise exc
             session = SyncSession(msg.header.session_id, int(alert.code),
                                   codes.SERVER)
             try:
@@ -695,7 +704,7 @@ class ServerEngine(Side):
         table, reaction = self.accept(session, msg)
         # accepted: from here on the message changes things
         if alert is not None:
-            sub.session = session
+            sub.replaceSession(session)
         session.advance(table)
         session.last_received_msg_id = msg.header.msg_id
         session.count('messages_received')

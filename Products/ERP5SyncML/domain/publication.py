@@ -2,6 +2,7 @@
 from AccessControl import ClassSecurityInfo
 from AccessControl.class_init import InitializeClass
 from BTrees.OOBTree import OOBTree
+from BTrees.OOBTree import OOTreeSet
 
 from ..permissions import ManagePortal
 from . import authentication
@@ -33,6 +34,37 @@ class Subscriber(SyncDomain):
     def getOrigin(self):
         """Journal origin of changes applied from this client."""
         return ('pub', self.aq_parent.getId(), self.subscription_url)
+
+    _past_sessions = None
+
+    def getReport(self):
+        """The last report; a session whose client went silent for longer
+        than the stale delay shows as interrupted, not running."""
+        from . import running
+        from .reports import format_date
+        report = SyncDomain.getReport(self)
+        session = self.session
+        if report.get('status') == 'running' and running.is_running(session) \
+                and running.is_stale(self, session):
+            report = dict(report, status='interrupted', reason=(
+                'no message from the client since %s'
+                % format_date(running.last_activity(session))))
+        return report
+
+    def isPastSession(self, session_id):
+        """Did a session ``session_id`` of this client run here before the
+        current one? Its messages, replayed, must change nothing."""
+        past = self._past_sessions
+        return past is not None and str(session_id) in past
+
+    def replaceSession(self, session):
+        """Make ``session`` the current one; the previous one is past."""
+        old = self.session
+        if old is not None:
+            if self._past_sessions is None:
+                self._past_sessions = OOTreeSet()
+            self._past_sessions.add(str(old.session_id))
+        self.session = session
 
 
 InitializeClass(Subscriber)

@@ -4,6 +4,7 @@ import secrets
 from AccessControl import ClassSecurityInfo
 from AccessControl.class_init import InitializeClass
 
+from ..permissions import ManagePortal
 from .base import COMMON_FIELDS
 from .base import SyncDomain
 from .publication import CONTENT_TYPES
@@ -27,6 +28,8 @@ SUBSCRIPTION_FIELDS = COMMON_FIELDS[:2] + (
     # a vCard type: the master is a standard SyncML server (SyncEvolution)
     ('content_type', 'Content type (asXML, text/vcard, text/x-vcard)',
      'string', 'asXML'),
+    ('stale_after', 'Seconds without progress before Sync may replace a '
+     'running session', 'int', 600),
 )
 
 
@@ -38,6 +41,7 @@ class Subscription(SyncDomain):
     security = ClassSecurityInfo()
     session_counter = 0
     content_type = 'asXML'
+    stale_after = 600
 
     def edit(self, **kw):
         if 'content_type' in kw:
@@ -65,6 +69,23 @@ class Subscription(SyncDomain):
         still counts the sessions)."""
         self.session_counter += 1
         return secrets.token_hex(8)
+
+    @security.protected(ManagePortal)
+    def isSyncRunning(self):
+        """True while a session runs (Sync then starts nothing)."""
+        from .running import is_running
+        return is_running(self.session)
+
+    @security.protected(ManagePortal)
+    def getRunningInfo(self):
+        """(session started, last progress, stale) of the running session,
+        or None."""
+        from . import running
+        session = self.session
+        if not running.is_running(session):
+            return None
+        return (session.started, running.last_activity(session),
+                running.is_stale(self, session))
 
     def getSyncModeTitle(self):
         return dict(SYNC_MODES).get(self.sync_mode, str(self.sync_mode))
