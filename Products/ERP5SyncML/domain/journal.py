@@ -171,6 +171,24 @@ def object_moved(obj, event):
         record_change(parent, path)
 
 
+def published_object_changed(event):
+    """Before a web request commits: the object whose method it published
+    (a ZMI form: ``manage_edit``, ``pt_editAction``, ``manage_upload``,
+    ``manage_changeProperties``...) is journaled when that call changed
+    it, even though many stock OFS forms fire no event."""
+    request = event.request
+    published = request.get('PUBLISHED', None)
+    obj = getattr(published, '__self__', published)
+    base = aq_base(obj) if obj is not None else None
+    if base is None or not getattr(base, '_p_changed', False):
+        return
+    try:
+        path = obj.getPhysicalPath()
+    except (AttributeError, TypeError):
+        return
+    record_change(obj, path)
+
+
 @implementer(IIndexQueueProcessor)
 class JournalIndexProcessor:
     """Sees every CMF (re)index/unindex, including edits that fire no event."""

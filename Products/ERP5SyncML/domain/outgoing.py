@@ -11,6 +11,7 @@ from AccessControl import getSecurityManager
 
 from ..syncml import codes
 from ..syncml import model as m
+from . import drift
 from . import xmldata
 from .session import SessionWork
 from .signature import CONFLICT
@@ -39,6 +40,7 @@ def make_plan(domain, session):
                 if sig.object_id not in present:
                     session.pending_deletes.add(sig.gid)
         how = 'scan of %d objects' % len(present)
+        drift.remember(domain, sorted(present))
     else:
         journal = domain.getChangeJournal()
         prefix = folder.getPhysicalPath()
@@ -52,7 +54,12 @@ def make_plan(domain, session):
             sig = sigs.get(gid)
             if sig is not None and sig.object_id:
                 session.pending_ids.add(sig.object_id)
-        how = 'journal: %d changed, %d pending' % (count, len(sigs.dirtyGids()))
+        # edits that fired no event: their ZODB serial moved
+        moved = drift.moved_ids(domain)
+        for object_id in moved:
+            session.pending_ids.add(object_id)
+        how = 'journal: %d changed, %d pending, %d with a new serial' % (
+            count, len(sigs.dirtyGids()), len(moved))
     session.planned = True
     logger.info('%s %s: session %s mode %s, objects to examine: %s',
                 domain.meta_type, domain.getId(), session.session_id,
