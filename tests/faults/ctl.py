@@ -64,6 +64,21 @@ def dump(app, site_id):
     return {o.getId(): asXML(o) for o in folder.objectValues()}
 
 
+def edit_titles(app, site_id, ids, text):
+    """Give each object of ``ids`` the title ``text`` (as a user would)."""
+    from zope.component.hooks import setSite
+    setSite(app[site_id])
+    folder = app[site_id][FOLDER]
+    for object_id in ids:
+        folder[object_id].edit(title=text)
+
+
+def conflicts(app, site_id):
+    tool = app[site_id].portal_synchronizations
+    return sum(p.getConflictCount() for p in tool.getPublicationList()) + \
+        sum(s.getConflictCount() for s in tool.getSubscriptionList())
+
+
 def activities(app, site_id):
     return [m.info() for m in
             app[site_id].portal_activities.getMessageList()]
@@ -71,7 +86,8 @@ def activities(app, site_id):
 
 COMMANDS = {f.__name__: f for f in (add_user, add_site, add_people,
                                     add_publication, add_subscription,
-                                    dump, activities)}
+                                    dump, activities, edit_titles,
+                                    conflicts)}
 
 
 def main(zope_conf):

@@ -59,7 +59,7 @@ class FaultProxy:
     """Listen on 127.0.0.1:<port>, forward to ``target`` (host, port)."""
 
     def __init__(self, target, plan=None, hooks=None, lifetime=600,
-                 max_requests=100000, hold_limit=5.0):
+                 max_requests=100000, hold_limit=5.0, keep_bodies=False):
         self.target = target
         self.plan = plan or (lambda n: 'forward')
         self.hooks = dict(hooks or {})
@@ -68,6 +68,8 @@ class FaultProxy:
         self.hold_limit = hold_limit
         self.count = 0
         self.log = []            # (n, action, first request line)
+        self.keep_bodies = keep_bodies
+        self.bodies = []         # request bodies, when keep_bodies
         self.port = None
         self._loop = None
         self._ready = threading.Event()
@@ -139,6 +141,8 @@ class FaultProxy:
                 n = self.count
                 action = self.plan(n)
                 self.log.append((n, action, request.split(b'\r\n', 1)[0]))
+                if self.keep_bodies:
+                    self.bodies.append(request.partition(b'\r\n\r\n')[2])
                 if action == 'drop_request':
                     return
                 if action.startswith('delay:'):
