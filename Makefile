@@ -5,7 +5,9 @@
 #   make test         the whole test suite (unit + functional against a real Zope,
 #                     + a short run of tests/faults: 1 kill trial of each kind, 100 objects)
 #   make test-faults  the fault trials only, long: FAULT_TRIALS=20 kills of the client
-#                     and of the master, FAULT_OBJECTS=1000 (override either)
+#                     and of the master (FAULT_OBJECTS=1000), and 20 of each message
+#                     fault, stale replay, concurrent edits and full disk
+#                     (FAULT_MESSAGE_OBJECTS, 60)
 #   make demo         a Zope with the sites cps and cps_client on 127.0.0.1:9673
 #   make bench        the synchronization benchmark (BENCH_ARGS=--quick for a check)
 #   make clean        remove var/ (demo instance); make distclean also the venv
