@@ -146,6 +146,9 @@ def run_trial(cluster, victim_name, index):
               'converged': master_xml == client_xml
               and set(master_xml) == expected}
     RESULTS.append(result)
+    if os.environ.get('FAULT_RESULTS'):
+        with open(os.environ['FAULT_RESULTS'], 'a') as out:
+            out.write(json.dumps(result) + '\n')
     assert result['killed'], 'the sync ended before request %d' % k
     assert set(master_xml) == expected, sorted(set(master_xml) ^ expected)[:10]
     assert set(client_xml) == expected, sorted(set(client_xml) ^ expected)[:10]

@@ -13,6 +13,7 @@ FAULT_TRIALS (trials per fault, default 1) and FAULT_MESSAGE_OBJECTS
 (default 60) size the run; ``make test-faults`` runs 20 of each.
 """
 import base64
+import json
 import os
 import random
 import time
@@ -139,6 +140,10 @@ class Trial:
             'converged': master_xml == client_xml and set(master_xml) == expected,
         }
         RESULTS.append(result)
+        if os.environ.get('FAULT_RESULTS'):
+            # one line per trial, so that the figures of a run cut short remain
+            with open(os.environ['FAULT_RESULTS'], 'a') as out:
+                out.write(json.dumps(result) + '\n')
         assert set(master_xml) == expected, sorted(set(master_xml) ^ expected)[:10]
         assert set(client_xml) == expected, sorted(set(client_xml) ^ expected)[:10]
         diff = [i for i in expected if master_xml[i] != client_xml[i]]
