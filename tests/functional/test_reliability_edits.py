@@ -28,6 +28,15 @@ PNG = (b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01'
        b'\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82')
 
 
+def _allow_code(zope, pair):
+    # scripts and templates are code: each side must allow them
+    with zope.app() as app:
+        app[pair.master].portal_synchronizations.getPublication(
+            pair.pub_id).edit(allow_code_objects='yes')
+        app[pair.client].portal_synchronizations.getSubscription(
+            pair.pub_id).edit(allow_code_objects='yes')
+
+
 def _ofs_objects(app, site_id):
     people = folder(app, site_id)
     addDTMLDocument(people, 'dtml', title='DTML', file='<dtml-var title_or_id>')
@@ -67,6 +76,7 @@ def _form(zope, site_id, path, method, data=None, files=None):
 
 def test_edits_through_the_stock_zmi_forms_reach_the_master(zope):
     pair = make_sites(zope)
+    _allow_code(zope, pair)
     with zope.app() as app:
         _ofs_objects(app, pair.master)
     assert sync(pair)['status'] == 'finished'
@@ -105,6 +115,7 @@ def test_edits_through_the_stock_zmi_forms_reach_the_master(zope):
 
 def test_an_edit_that_fires_no_event_is_found_by_its_serial(zope):
     pair = make_sites(zope)
+    _allow_code(zope, pair)
     with zope.app() as app:
         _ofs_objects(app, pair.master)
     # past the journal's overlap margin, the objects made before the first

@@ -113,7 +113,12 @@ def test_forged_answer_posted_to_the_client_is_refused(zope, synced_pair, who):
 def test_session_ids_are_unguessable(zope):
     pair = make_sites(zope)
     ids = set()
-    for _ in range(3):
+    for n in range(3):
+        if n:
+            # Sync starts nothing while a session runs: end it first
+            with zope.app() as app:
+                app[pair.client].portal_synchronizations.manage_abortSubscription(
+                    pair.pub_id)
         session_id, _pkg1 = _pending_session(zope, pair)
         ids.add(session_id)
     assert len(ids) == 3
