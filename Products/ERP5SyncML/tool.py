@@ -27,14 +27,11 @@ from .domain import conflict as conflicts
 from .domain import delivery
 from .domain import dispatch
 from .domain import fields
+from .domain import httpentry
 from .domain import reports
+from .domain import running
 from .domain import schedule
 from .domain import standard
-from .domain import weborigin
-from .domain import sealing
-from .domain.authentication import SyncMLRefusal
-from .domain import running
-from .domain.authentication import authenticate
 from .domain.journal import ChangeJournal
 from .domain.publication import Publication
 from .domain.subscription import SYNC_MODES
@@ -43,11 +40,8 @@ from .interfaces import ISynchronizationTool
 from .permissions import ManagePortal
 from .permissions import ResolveConflicts
 from .permissions import Synchronize
-from .syncml.errors import ProtocolError
 
 logger = logging.getLogger('Products.ERP5SyncML')
-
-SYNCML_CONTENT_TYPE = 'application/vnd.syncml+xml; charset=utf-8'
 
 
 @implementer(ISynchronizationTool)
@@ -291,44 +285,14 @@ class SynchronizationTool(UniqueObject, SimpleItem):
         """SyncML over HTTP: POST a message (raw body, or form field ``text``);
         the answer is the response body (SyncML; plain text when the body
         is not a SyncML message)."""
-        try:
-            weborigin.check(REQUEST)
-            text = dispatch.message_text(text, REQUEST)
-            message = dispatch.open_and_decode(self, text, sync_id=sync_id)
-        except (dispatch.Refused, ProtocolError) as exc:
-            logger.warning('readResponse: request refused: %s', exc)
-            return weborigin.plain_error(RESPONSE, getattr(exc, 'status', 400),
-                                         'bad SyncML message: %s' % exc)
-        except sealing.Refused as exc:
-            return sealing.refused_over_http(None, exc, RESPONSE)
-        try:
-            chal = authenticate(self, message, REQUEST)
-        except SyncMLRefusal as refusal:
-            reply = refusal.reply
-        else:
-            reply = self._answer(message, sync_id, len(text), chal)
-        if RESPONSE is not None:
-            RESPONSE.setHeader('Content-Type', SYNCML_CONTENT_TYPE)
-            RESPONSE.setHeader('X-Content-Type-Options', 'nosniff')
-        return reply
-
-    @security.private
-    def _answer(self, message, sync_id, size, chal):
-        sub = dispatch.subscription_for(self, message)
-        if sub is not None:
-            return dispatch.refuse_for_subscription(sub, message)
-        publication = self.getPublication(sync_id) if sync_id else None
-        if sync_id and publication is None:
-            return dispatch.refusal(message, 404, 'no publication %r' % sync_id)
-        return dispatch.serve_or_refuse(self, message, publication,
-                                        size=size, chal=chal)
+        return httpentry.read_response(self, text, sync_id, REQUEST, RESPONSE)
 
     @security.public
     def syncml(self, REQUEST=None, RESPONSE=None):
         """SyncML over HTTP for standard clients (phones, SyncEvolution):
         POST a message (XML or WBXML); the answer is the response body."""
         if REQUEST is None or REQUEST.get('REQUEST_METHOD') != 'POST':
-            raise BadRequest('POST a SyncML message')
+            raise fields.bad_request('POST a SyncML message')
         return standard.handle(self, REQUEST, RESPONSE)
 
     @security.private
