@@ -312,3 +312,9 @@ def test_a_failing_card_changes_nothing_and_the_others_apply(zope, master):
     assert titles == ['Ann Replay', 'Bob Replay']
     assert mapped == ['r1', 'r3']
     assert errors == 1
+
+
+def test_a_get_of_the_standard_entry_point_is_a_clear_400(zope, master):
+    status, _h, body = zope.http(
+        'GET', '/%s/portal_synchronizations/syncml' % master, auth=None)
+    assert status == 400 and b'POST a SyncML message' in body
