@@ -100,6 +100,16 @@ def test_periodic_schedule_runs_from_the_activity_queue(zope):
         session = sub.session
         assert schedule.run(tool, pair.pub_id, planned) is False
         assert sub.session is session
+        # a due run while that session runs starts nothing...
+        due = schedule.next_sync(sub)
+        assert schedule.run(tool, pair.pub_id, due, now=due) is False
+        assert sub.session is session and not session.finished
+        # ...unless the session made no progress for too long: replaced
+        schedule.plan(sub, due)
+        later = due + 24 * 3600
+        assert schedule.run(tool, pair.pub_id, due, now=later) is True
+        assert session.failed and 'no progress' in session.error
+        assert sub.session is not session and not sub.session.finished
 
 
 def test_local_changes_plan_one_debounced_sync(zope):

@@ -75,20 +75,18 @@ def run(tool, sub_id, planned_at, now=None):
     """The activity: start ``sub_id``'s sync if this run is still the
     planned one, then plan the next periodic one. Returns True if a
     session was started."""
-    from .delivery import session_is_over
-    from .dispatch import start_session
+    from . import running
     sub = tool.getSubscription(sub_id)
     if sub is None or next_sync(sub) != planned_at:
         return False  # deleted, or replaced by another planned run
     now = time.time() if now is None else now
     sub.schedule_next = None
-    started = False
-    if session_is_over(sub.session):
-        start_session(sub)
-        started = True
-        logger.info('subscription %s: scheduled sync started', sub_id)
-    else:
-        logger.info('subscription %s: scheduled sync skipped, a session runs', sub_id)
+    # as the Sync button: nothing starts while a session runs, a stale one
+    # is replaced
+    outcome, _data = running.start(sub, now=now)
+    started = outcome != 'running'
+    logger.info('subscription %s: scheduled sync %s', sub_id,
+                'skipped, a session runs' if not started else outcome)
     if interval(sub):
         plan(sub, now + interval(sub) * 60)
     return started
