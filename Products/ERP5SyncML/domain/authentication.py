@@ -1,6 +1,7 @@
 """SyncML credentials: authenticate a request that HTTP authentication
 left anonymous with the ``Cred`` of the message header; SyncML accounts
 and challenges (basic, md5) for standard SyncML clients."""
+import hashlib
 import hmac
 import logging
 
@@ -9,6 +10,7 @@ from AccessControl import getSecurityManager
 from AccessControl.SecurityManagement import newSecurityManager
 from Acquisition import aq_base
 from Acquisition import aq_inner
+from BTrees.IOBTree import IOBTree
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
@@ -110,13 +112,32 @@ def authenticate(context, message, request):
 # cleartext) and the Zope user the sync runs as.  Basic credentials are
 # checked against those accounts first, then against the user folders.
 
+#: devices whose last nonce is kept: anyone may ask for a challenge, so
+#: the oldest are forgotten (such a device gets 401 and a new nonce)
+MAX_NONCES = 1000
+#: a longer device id is kept as its hash
+MAX_DEVICE_KEY = 100
+
+
+def _device_key(device):
+    device = device or ''
+    if len(device) <= MAX_DEVICE_KEY:
+        return device
+    return 'sha256:' + hashlib.sha256(device.encode('utf-8')).hexdigest()
+
+
 class SyncMLAccounts(Persistent):
     """A publication's SyncML accounts, and the last nonce given to each
-    device (the md5 nonce chain)."""
+    device (the md5 nonce chain) for the ``MAX_NONCES`` latest devices."""
+
+    _issued = None
+    _serial = 0
 
     def __init__(self):
         self._accounts = OOBTree()   # login -> (md5 secret, Zope user id)
-        self._nonces = OOBTree()     # device id -> raw nonce
+        self._nonces = OOBTree()     # device key -> raw nonce
+        self._issued = IOBTree()     # serial -> device key, oldest first
+        self._serial_of = OOBTree()  # device key -> its serial
 
     def set(self, login, password, user_id):
         if not login or ':' in login:
@@ -139,13 +160,31 @@ class SyncMLAccounts(Persistent):
     def __len__(self):
         return len(self._accounts)
 
+    def _remember(self, key):
+        self._serial += 1
+        self._issued[self._serial] = key
+        self._serial_of[key] = self._serial
+
     def nonce(self, device):
-        return self._nonces.get(device, b'')
+        return self._nonces.get(_device_key(device), b'')
 
     def next_nonce(self, device):
         """A new nonce for ``device``: stored, and returned as a Chal."""
         nonce = auth.new_nonce()
-        self._nonces[device] = nonce
+        key = _device_key(device)
+        if self._issued is None:   # a store made before the bound
+            self._issued, self._serial_of = IOBTree(), OOBTree()
+            for old in list(self._nonces.keys()):
+                self._remember(old)
+        old = self._serial_of.get(key)
+        if old is not None:
+            del self._issued[old]
+        self._remember(key)
+        self._nonces[key] = nonce
+        while len(self._issued) > MAX_NONCES:
+            gone = self._issued.pop(self._issued.minKey())
+            del self._serial_of[gone]
+            self._nonces.pop(gone, None)
         return auth.encode_nonce(nonce)
 
 

@@ -45,7 +45,10 @@ from ..syncml.chunking import split
 from ..syncml.codes import AlertCode
 from ..syncml.codes import StatusCode
 from ..syncml.errors import ProtocolError
+from .. import settings
 from . import authentication
+from . import dispatch
+from . import weborigin
 from .engine import ServerEngine
 from .engine import Side
 from .incoming import ReplayCarefully
@@ -465,6 +468,28 @@ def xmlrpc_checker(request):
     return path.rsplit('/', 1)[-1] not in (ENDPOINT, 'readResponse')
 
 
+def _size_limit(tool, token):
+    """The largest body we read: small until the sender is known (HTTP
+    authentication, or the token of a session it authenticated)."""
+    known = authentication.current_user() is not None or (
+        token is not None and _live_token(tool, token))
+    return min(MAX_REQUEST_SIZE,
+               settings.max_message_size(anonymous=not known))
+
+
+def _live_token(tool, token):
+    for pub in tool.getPublicationList():
+        if not serves_vcards(pub):
+            continue
+        for sub in pub.getSubscriberList():
+            session = sub.session
+            issued = getattr(session, 'auth_token', None) \
+                if session is not None and session.running else None
+            if issued and secrets.compare_digest(issued, token):
+                return True
+    return False
+
+
 def handle(tool, request, response):
     """The HTTP face: decode the POST, serve it, answer in kind."""
     content_type = request.get_header('Content-Type') or ''
@@ -475,10 +500,14 @@ def handle(tool, request, response):
         response.setHeader('Content-Type', 'text/plain; charset=utf-8')
         return 'unsupported media type: use %s or %s' % (
             wbxml.XML_TYPE, wbxml.WBXML_TYPE)
-    length = request.get_header('Content-Length')
-    if length and length.isdigit() and int(length) > MAX_REQUEST_SIZE:
-        raise BadRequest('message larger than %d bytes' % MAX_REQUEST_SIZE)
-    body = request.get('BODY') or b''
+    token = request.form.get(TOKEN_PARAMETER) if hasattr(request, 'form') \
+        else None
+    token = token if isinstance(token, str) and token else None
+    try:
+        body = dispatch.request_body(request, _size_limit(tool, token))
+    except dispatch.Refused as exc:
+        logger.warning('syncml: request refused: %s', exc)
+        return weborigin.plain_error(response, exc.status, str(exc))
     if isinstance(body, str):
         body = body.encode('utf-8')
     try:
@@ -486,10 +515,7 @@ def handle(tool, request, response):
     except ProtocolError as exc:
         logger.warning('unreadable SyncML message refused: %s', exc)
         raise BadRequest('not a SyncML message')
-    token = request.form.get(TOKEN_PARAMETER) if hasattr(request, 'form') \
-        else None
-    reply = serve(tool, message, content_type, request,
-                  token=token if isinstance(token, str) else None,
+    reply = serve(tool, message, content_type, request, token=token,
                   size=len(body))
     kind = wbxml.media_type(content_type)
     response.setHeader('Content-Type', wbxml.content_type_for(kind))
