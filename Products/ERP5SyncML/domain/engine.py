@@ -236,6 +236,12 @@ class Side:
         command, so the failing one changes nothing and the others apply.
         """
         before = dict(session.counts)
+        if not any(isinstance(c, m.Sync) and c.commands for c in msg.commands):
+            # statuses only (the master's usual lot during a first sync):
+            # nothing can fail, and a savepoint would put every later load
+            # and the commit through a temporary copy
+            self._apply_data(msg, session, careful=False)
+            return
         savepoint = transaction.savepoint()
         try:
             self._apply_data(msg, session, careful=False)
@@ -326,7 +332,7 @@ class Side:
         if session.chunk is not None:
             return [self._next_chunk(session, budget)]
         factory = self.command_factory(session)
-        outgoing.prefetch(self.domain, session, self.domain.max_objects)
+        outgoing.prefetch(self.domain, session, 2 * self.domain.max_objects)
         used = 0
         commands = []
         while len(commands) < self.domain.max_objects:

@@ -69,7 +69,9 @@ def make_plan(domain, session):
 def prefetch(domain, session, count):
     """Ask the database for the next ``count`` objects to examine in one
     go, so a cold cache is filled in one round trip rather than one per
-    object (a no-op on storages that cannot prefetch)."""
+    object (a no-op on storages that cannot prefetch). The loads are
+    asynchronous: asking for two batches lets the next message's objects
+    arrive while the peer applies this one."""
     pending = session.pending_ids
     if not len(pending) or count <= 0:
         return
@@ -77,16 +79,24 @@ def prefetch(domain, session, count):
     jar = getattr(folder, '_p_jar', None)
     if jar is None:
         return
-    objects = []
+    # a savepoint puts a TmpStore, which cannot prefetch, in front of the
+    # connection's storage (and ZODB then disables the connection's
+    # prefetch for good): ask the storage itself
+    storage = getattr(jar, '_normal_storage', None) or getattr(jar, '_storage', None)
+    ask = getattr(storage, 'prefetch', None)
+    if ask is None:
+        return
+    oids = []
     for object_id in pending.keys():
         obj = folder._getOb(object_id, None)
-        if obj is not None and getattr(obj, '_p_jar', None) is not None:
-            objects.append(obj)
-        if len(objects) >= count:
+        if obj is not None and getattr(obj, '_p_jar', None) is jar and \
+                obj._p_changed is None:
+            oids.append(obj._p_oid)
+        count -= 1
+        if count <= 0:
             break
-    ghosts = [obj for obj in objects if obj._p_changed is None]
-    if ghosts:
-        jar.prefetch(ghosts)
+    if oids:
+        ask(oids)
 
 
 class CommandFactory(SessionWork):
