@@ -11,7 +11,6 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-import transaction
 from ZODB.POSException import ConflictError
 
 from .. import transports
@@ -125,6 +124,9 @@ def _deliver_once(sub, data, attempt, session_id, receive, take_next):
     """One round trip; returns the session's next message when this call
     is to send it too, else None (queued, or nothing more to send)."""
     from .engine import ClientEngine
+    from .engine import applying
+    from .incoming import ReplayCarefully
+    from .journal import forget_recorded
     session = sub.session
     if session_is_over(session) or \
             (session_id is not None and session.session_id != session_id):
@@ -179,16 +181,29 @@ def _deliver_once(sub, data, attempt, session_id, receive, take_next):
             ClientEngine(sub).fail(session, 'the master sent an empty answer')
         return None
     following = []
-    savepoint = transaction.savepoint()
+    # no savepoint (it would make the commit store everything twice): on a
+    # failure the transaction is aborted, back to this round trip's start
+    tm = sub._p_jar.transaction_manager
     _next.waiting = (sub.getPhysicalPath(), following) if take_next else None
     try:
-        receive(reply)
+        try:
+            with applying('optimistic'):
+                receive(reply)
+        except ReplayCarefully:
+            tm.abort()
+            forget_recorded()
+            del following[:]
+            logger.info("subscription %s: a command of the master's answer failed: "
+                        "applying it again command by command", sub.getId())
+            with applying('careful'):
+                receive(reply)
     except ConflictError:
         raise  # the activity queue retries it; the master answers the same
     except Exception as exc:
         # a deterministic failure would fail again: stop the session and
         # say why, instead of retrying in a loop
-        savepoint.rollback()
+        tm.abort()
+        forget_recorded()
         logger.exception("subscription %s: cannot apply the master's answer",
                          sub.getId())
         ClientEngine(sub).fail(session, "cannot apply the master's answer: %s: %s"

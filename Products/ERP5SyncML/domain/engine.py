@@ -22,7 +22,9 @@ not allow raises ``ProtocolError`` before anything is changed;
 Every step runs inside the caller's transaction: what a message changes
 and the answer it produces are committed together, or not at all.
 """
+import contextlib
 import logging
+import threading
 import time
 
 import transaction
@@ -45,6 +47,8 @@ from .session import SyncSession
 logger = logging.getLogger('Products.ERP5SyncML')
 
 DATA_COMMANDS = ('Add', 'Replace', 'Delete')
+#: set by ``applying()``
+_mode = threading.local()
 #: room kept in a message for header, statuses and the Sync wrapper
 MESSAGE_OVERHEAD = 4096
 MIN_CHUNK = 1024
@@ -57,6 +61,21 @@ def new_anchor():
     now = time.time()
     return time.strftime('%Y%m%dT%H%M%S', time.gmtime(now)) + \
         '.%06dZ' % int((now % 1) * 1e6)
+
+
+@contextlib.contextmanager
+def applying(how):
+    """How messages received in this block are applied. 'optimistic':
+    without a savepoint (a savepoint makes the commit store everything
+    twice); a failing command raises ``ReplayCarefully`` out of
+    ``receive``, and the caller aborts the transaction and receives the
+    message again under 'careful': command by command, each in its own
+    savepoint."""
+    _mode.how = how
+    try:
+        yield
+    finally:
+        _mode.how = None
 
 
 command_name = m.command_name
@@ -241,6 +260,13 @@ class Side:
             # nothing can fail, and a savepoint would put every later load
             # and the commit through a temporary copy
             self._apply_data(msg, session, careful=False)
+            return
+        how = getattr(_mode, 'how', None)
+        if how is not None:
+            # optimistic: a failing command raises ReplayCarefully to the
+            # caller, who aborts the transaction and receives it again
+            self._apply_data(msg, session, careful=(how == 'careful'))
+            self._log_applied(msg, session, before)
             return
         savepoint = transaction.savepoint()
         try:
