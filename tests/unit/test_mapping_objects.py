@@ -199,3 +199,32 @@ def test_mappings_conduit_and_factories_provide_their_interfaces(root, site):
     assert verifyObject(IConduit, getConduit())
     assert verifyObject(IObjectFactory, getObjectFactory('', 'File'))
     assert verifyObject(IObjectFactory, getObjectFactory('Sample', ''))
+
+
+def test_cmf_creation_checks_are_made_per_user_container_and_type(site):
+    """The add checks of a CMF folder are cached within a transaction for
+    one user, container and type: another user, type or container is
+    checked again."""
+    import transaction
+    from AccessControl.SpecialUsers import system
+    site.invokeFactory('Folder', 'box')
+    box = site.box
+    box.portal_type = 'Folder'
+    first = createObject(box, 's1', 'Sample', '')
+    assert first.getId() == 's1' and first.portal_type == 'Sample'
+    assert createObject(box, 's2', 'Sample', '').getId() == 's2'
+    newSecurityManager(None, nobody)
+    with pytest.raises(Unauthorized, match='Add portal content'):
+        createObject(box, 's3', 'Sample', '')
+    newSecurityManager(None, system)
+    # the folder type now allows only Folders inside: the checks made in
+    # this transaction hold until it ends
+    info = site.portal_types.Folder
+    info.filter_content_types = True
+    info.allowed_content_types = ('Folder',)
+    assert createObject(box, 's3', 'Sample', '').getId() == 's3'
+    transaction.abort()
+    with pytest.raises(UnknownTypeError, match='Disallowed'):
+        createObject(box, 's4', 'Sample', '')
+    assert createObject(box, 'f1', 'Folder', '').getId() == 'f1'
+    assert sorted(box.objectIds()) == ['f1', 's1', 's2', 's3']

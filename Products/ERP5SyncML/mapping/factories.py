@@ -7,7 +7,11 @@ run as the current user and check the add permission. A site can register
 its own ``IObjectFactory`` utility named ``portal_type:<type>`` or
 ``meta_type:<meta type>``; those win over the built-in ones.
 """
+import threading
+
+import transaction
 from AccessControl import Unauthorized
+from AccessControl import getSecurityManager
 from Acquisition import aq_base
 from zope.component import queryUtility
 from zope.interface import implementer
@@ -20,17 +24,72 @@ class UnknownTypeError(ValueError):
     """No factory knows how to create an object of this type."""
 
 
+#: per thread: (transaction, {(user, container, portal_type): type info})
+_checked = threading.local()
+
+
+def _standard_invoke_factories():
+    from Products.CMFCore.PortalFolder import PortalFolderBase
+    found = [PortalFolderBase.invokeFactory]
+    try:
+        from ..site.content import SyncContentMixin
+        found.append(SyncContentMixin.invokeFactory)
+    except ImportError:  # pragma: no cover - the demo site is optional
+        pass
+    return found
+
+
+def _checked_type_info(container, portal_type):
+    """The type info to build ``portal_type`` in ``container`` once the
+    checks of ``invokeFactory`` passed (add permission, allowed sub-type,
+    construction allowed), or None where the container's invokeFactory is
+    not the standard one. The checks are made once per transaction, user,
+    container and type: a message adds many objects to one folder."""
+    if getattr(type(aq_base(container)), 'invokeFactory', None) not in \
+            _standard_invoke_factories():
+        return None
+    txn = transaction.get()
+    state = getattr(_checked, 'state', None)
+    if state is None or state[0] is not txn:
+        state = _checked.state = (txn, {})
+    user = getSecurityManager().getUser()
+    key = (user.getId(), user.getUserName(), container.getPhysicalPath(),
+           portal_type)
+    info = state[1].get(key)
+    if info is not None:
+        return info
+    check_permission('Add portal content', container, 'add %s' % portal_type)
+    from Products.CMFCore.utils import getToolByName
+    types = getToolByName(container, 'portal_types')
+    mine = types.getTypeInfo(container)
+    if mine is not None and not mine.allowType(portal_type):
+        raise ValueError('Disallowed subobject type: %s' % portal_type)
+    info = types.getTypeInfo(portal_type)
+    if info is None:
+        raise ValueError('No such content type: %s' % portal_type)
+    if not info.isConstructionAllowed(container):
+        raise Unauthorized('Cannot create %s' % portal_type)
+    state[1][key] = info
+    return info
+
+
 @implementer(IObjectFactory)
 class CMFFactory:
     """CMF content by portal_type, through the types tool."""
 
     def __call__(self, container, object_id, portal_type, meta_type):
-        check_permission('Add portal content', container,
-                         'add %s %r' % (portal_type, object_id))
         try:
-            if getattr(aq_base(container), 'invokeFactory', None) is not None:
+            info = _checked_type_info(container, portal_type)
+            if info is not None:
+                # what invokeFactory does after its checks
+                new_id = info._constructInstance(container, object_id).getId()
+            elif getattr(aq_base(container), 'invokeFactory', None) is not None:
+                check_permission('Add portal content', container,
+                                 'add %s %r' % (portal_type, object_id))
                 new_id = container.invokeFactory(portal_type, object_id)
             else:
+                check_permission('Add portal content', container,
+                                 'add %s %r' % (portal_type, object_id))
                 from Products.CMFCore.utils import getToolByName
                 types = getToolByName(container, 'portal_types')
                 new_id = types.constructContent(portal_type, container,
