@@ -114,7 +114,8 @@ class CommandFactory(SessionWork):
                 not getSecurityManager().checkPermission('View', obj):
             return None  # the sync account may not see it: not sent
         gid = self.domain.getGidFromObject(obj)
-        xml = xmldata.object_xml(self.domain, obj, gid)
+        element = xmldata.object_element(self.domain, obj, gid)
+        xml = xmldata.serialize(element, in_place=True)
         digest = xml_hash(xml)
         sig = self.sigs.get(gid)
         if sig is not None and sig.status == CONFLICT:
@@ -129,20 +130,23 @@ class CommandFactory(SessionWork):
                 self.sigs.markClean(gid)
             return None
         if sig is None or sig.xml is None:
-            return self._data_command('Add', gid, object_id, xml, None)
+            return self._data_command('Add', gid, object_id, xml, None, element)
         base = None if sig.force_full else sig.xml
-        return self._data_command('Replace', gid, object_id, xml, base)
+        return self._data_command('Replace', gid, object_id, xml, base, element)
 
-    def _data_command(self, name, gid, object_id, xml, base):
+    def _data_command(self, name, gid, object_id, xml, base, element=None):
         if base is not None:
             from ..conduit.xupdate import make_xupdate
             diff = make_xupdate(base, xml)
             if diff is None:
-                data = xmldata.parse(xml)
+                data = element if element is not None else xmldata.parse(xml)
             else:
                 data = xmldata.parse(diff)
                 data.set(xmldata.BASE_ATTR, xml_hash(base))
                 data.set(xmldata.RESULT_ATTR, xml_hash(xml))
+        elif element is not None:
+            # serialized in place: the same tree as parsing ``xml`` again
+            data = element
         else:
             data = xmldata.parse(xml)
         item = m.Item(source=m.Location(uri=gid, name=object_id),
