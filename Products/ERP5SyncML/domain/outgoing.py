@@ -116,6 +116,10 @@ class CommandFactory(SessionWork):
         gid = self.domain.getGidFromObject(obj)
         element = xmldata.object_element(self.domain, obj, gid)
         xml = xmldata.serialize(element, in_place=True)
+        if getattr(obj, '_p_changed', None) is False:
+            # each object is read once per session: not kept in memory,
+            # so a large folder does not grow the process
+            obj._p_deactivate()
         digest = xml_hash(xml)
         sig = self.sigs.get(gid)
         if sig is not None and sig.status == CONFLICT:
