@@ -184,10 +184,14 @@ class Side:
                 sub.cmd_id = cmd_id
         message = m.Message(header=header, commands=commands, final=final)
         self.track_send(session, message)
-        data = codec.encode(message)
+        data = self.serialize(message)
         session.count('messages_sent')
         session.count('bytes_sent', len(data))
         return data
+
+    def serialize(self, message):
+        """The bytes of ``message`` (XML; other encodings override)."""
+        return codec.encode(message)
 
     @staticmethod
     def status(msg, command, code, gid=None, items=None):

@@ -118,20 +118,8 @@ class StandardServer(ServerEngine):
         header.meta.max_obj_size = MAX_OBJ_SIZE
         return header
 
-    def encode(self, session, header, commands, final):
-        cmd_id = 0
-        for command in commands:
-            cmd_id += 1
-            command.cmd_id = cmd_id
-            for sub in getattr(command, 'commands', None) or ():
-                cmd_id += 1
-                sub.cmd_id = cmd_id
-        message = m.Message(header=header, commands=commands, final=final)
-        self.track_send(session, message)
-        data = wbxml.encode(message, self.content_type, version=self.version)
-        session.count('messages_sent')
-        session.count('bytes_sent', len(data))
-        return data
+    def serialize(self, message):
+        return wbxml.encode(message, self.content_type, version=self.version)
 
     def error_reply(self, msg, error):
         code = getattr(error, 'status', error)
