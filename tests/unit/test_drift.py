@@ -110,9 +110,10 @@ def test_a_storage_without_a_log_falls_back_to_the_serial_scan(
     assert drift.moved_ids(pair.pub) == []
 
 
-def test_too_many_transactions_fall_back_to_the_serial_scan(root, monkeypatch):
+@pytest.mark.parametrize('limit', ['MAX_TRANSACTIONS', 'MAX_RECORDS'])
+def test_too_many_writes_fall_back_to_the_serial_scan(root, monkeypatch, limit):
     pair, people = _people(root, ['a', 'b', 'c'])
-    monkeypatch.setattr(drift, 'MAX_TRANSACTIONS', 2)
+    monkeypatch.setattr(drift, limit, 2)
     for value in ('1', '2', '3'):
         _edit_without_event(people['c'], value)
     scanned = []

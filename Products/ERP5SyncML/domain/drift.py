@@ -32,8 +32,11 @@ _ATTR = '_erp5syncml_serials'
 _OIDS = '_erp5syncml_oids'
 _TID = '_erp5syncml_drift_tid'
 
-#: beyond this many transactions since the last sync, a full scan is cheaper
+#: beyond this many transactions or records since the last sync, a full
+#: scan is cheaper (ZEO fetches each record in its own round trip, the scan
+#: mostly reads the object cache)
 MAX_TRANSACTIONS = 5000
+MAX_RECORDS = 2000
 
 #: records of these classes are never objects of a synchronized folder
 #: (not loaded to find out)
@@ -116,7 +119,7 @@ def _written(storage, since, upto):
     if iterator is None:
         return 'the storage has no transaction iterator'
     found = {}
-    count = 0
+    count = records = 0
     try:
         transactions = iterator(p64(u64(since) + 1), upto)
     except Exception as exc:  # storages refuse in several ways
@@ -128,6 +131,10 @@ def _written(storage, since, upto):
                 return 'more than %d transactions since the last sync' % (
                     MAX_TRANSACTIONS,)
             for record in txn:
+                records += 1
+                if records > MAX_RECORDS:
+                    return 'more than %d records written since the last sync' % (
+                        MAX_RECORDS,)
                 data = record.data
                 meta = get_pickle_metadata(data) if data else None
                 found[record.oid] = (txn.tid, meta)
@@ -138,7 +145,7 @@ def _written(storage, since, upto):
         if close is not None:
             close()
     logger.debug('drift: %d transactions, %d records since the last sync',
-                 count, len(found))
+                 count, records)
     return found
 
 
@@ -157,6 +164,11 @@ def _from_log(domain, folder, jar, since, upto):
     oids = _store(domain, _OIDS)
     serials = _serials(domain, create=True)
     folder_oid = getattr(aq_base(folder), '_p_oid', None)
+    unknown = [oid for oid, (tid, meta) in found.items()
+               if oid not in oids and oid != folder_oid and not _foreign(meta)]
+    prefetch = getattr(jar, 'prefetch', None)
+    if unknown and prefetch is not None:
+        prefetch(unknown)   # one round trip rather than one per object
     moved = []
     for oid, (tid, meta) in found.items():
         if oid == folder_oid:
