@@ -767,26 +767,34 @@ class ServerEngine(Side):
             logger.info('subscriber %s: anchors differ (%s / %s): slow sync',
                         sub.subscription_url, meta.anchor_last, sub.last_anchor)
         session.mode = mode
-        _clear_for_full_mode(sub, None, mode)
+        self._prepare_session(msg, session, item, meta, mode)
         sub.next_anchor = meta.anchor_next
         sub.setReport('running', 'session %s started' % session.session_id,
                       session.counts)
         logger.info('subscriber %s: session %s, mode %s', sub.subscription_url,
                     session.session_id, int(mode))
         header_code = StatusCode.AUTH_ACCEPTED if msg.header.cred else StatusCode.OK
-        statuses = [
-            self._header_status(msg, header_code),
-            m.Status(cmd_id=None, msg_ref=msg.header.msg_id, cmd_ref=alert.cmd_id,
-                     cmd='Alert',
-                     target_refs=[item.target.uri] if item.target else [],
-                     source_refs=[item.source.uri] if item.source else [],
-                     code=int(alert_code),
-                     items=[m.Item(data=None, meta=m.Meta(anchor_next=meta.anchor_next))]),
-        ]
-        reply_alert = m.Alert(cmd_id=None, code=int(mode), items=[m.Item(
+        commands = [self._header_status(msg, header_code)]
+        commands += self._init_extra_commands(msg)
+        commands.append(m.Status(
+            cmd_id=None, msg_ref=msg.header.msg_id, cmd_ref=alert.cmd_id,
+            cmd='Alert', target_refs=[item.target.uri] if item.target else [],
+            source_refs=[item.source.uri] if item.source else [],
+            code=int(alert_code),
+            items=[m.Item(data=None, meta=m.Meta(anchor_next=meta.anchor_next))]))
+        commands.append(m.Alert(cmd_id=None, code=int(mode), items=[m.Item(
             target=item.source, source=item.target,
-            meta=m.Meta(anchor_last=sub.last_anchor, anchor_next=meta.anchor_next))])
-        return self._send(msg, session, statuses + [reply_alert], True)
+            meta=m.Meta(anchor_last=sub.last_anchor,
+                        anchor_next=meta.anchor_next))]))
+        return self._send(msg, session, commands, True)
+
+    def _prepare_session(self, msg, session, item, meta, mode):
+        """What the agreed ``mode`` changes before the session starts."""
+        _clear_for_full_mode(self.domain, None, mode)
+
+    def _init_extra_commands(self, msg):
+        """Commands of pkg2 between the header's Status and the Alert's."""
+        return []
 
     def _send(self, msg, session, commands, final):
         header = self.header(session, msg.header.source.uri, msg.header.target.uri)

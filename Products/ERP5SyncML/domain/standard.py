@@ -128,18 +128,9 @@ class StandardServer(ServerEngine):
 
     # -- pkg1 -> pkg2 ------------------------------------------------------
 
-    def _answer_init(self, msg, session):
-        sub = self.domain
-        alert = self._alert
-        item = alert.items[0] if alert.items else m.Item()
-        meta = item.meta or m.Meta()
-        alert_code, mode = self._negotiate(alert)
-        if alert_code == StatusCode.REFRESH_REQUIRED:
-            logger.info('subscriber %s: anchors differ (%s / %s): slow sync',
-                        sub.subscription_url, meta.anchor_last, sub.last_anchor)
-        session.mode = mode
+    def _prepare_session(self, msg, session, item, meta, mode):
         if codes.requires_slow(mode):
-            sub.signatures.clear()
+            self.domain.signatures.clear()
         if mode == AlertCode.REFRESH_FROM_SERVER:
             self.ids.clear()  # the client wiped its items
         session.peer_db = item.source.uri if item.source else None
@@ -147,26 +138,11 @@ class StandardServer(ServerEngine):
         session.peer_max_msg_size = header_meta.max_msg_size
         session.peer_max_obj_size = meta.max_obj_size or \
             header_meta.max_obj_size
-        sub.next_anchor = meta.anchor_next
-        sub.setReport('running', 'session %s started' % session.session_id,
-                      session.counts)
-        logger.info('subscriber %s: session %s, mode %s, SyncML %s',
-                    sub.subscription_url, session.session_id, int(mode),
+        logger.info('subscriber %s: SyncML %s', self.domain.subscription_url,
                     self.version)
-        code = StatusCode.AUTH_ACCEPTED if msg.header.cred else StatusCode.OK
-        commands = [self._header_status(msg, code)]
-        commands += self._devinf_commands(msg)
-        commands.append(m.Status(
-            cmd_id=None, msg_ref=msg.header.msg_id, cmd_ref=alert.cmd_id,
-            cmd='Alert', target_refs=[item.target.uri] if item.target else [],
-            source_refs=[item.source.uri] if item.source else [],
-            code=int(alert_code),
-            items=[m.Item(data=None, meta=m.Meta(anchor_next=meta.anchor_next))]))
-        commands.append(m.Alert(cmd_id=None, code=int(mode), items=[m.Item(
-            target=item.source, source=item.target,
-            meta=m.Meta(anchor_last=sub.last_anchor,
-                        anchor_next=meta.anchor_next))]))
-        return self._send(msg, session, commands, True)
+
+    def _init_extra_commands(self, msg):
+        return self._devinf_commands(msg)
 
     def _devinf_commands(self, msg):
         """Statuses for the client's Put / Get of DevInf, our Results."""
