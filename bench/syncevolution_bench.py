@@ -47,17 +47,8 @@ def timed_sync(client, timeout):
 
 def our_server(zope, n_index):
     """A fresh site with a vCard publication; its syncml URL and site."""
-    from zope.component.hooks import setSite
-    site = zope.new_site_id('bench')
-    zope.add_site(site, demo=True)
-    with zope.app() as app:
-        setSite(app[site])
-        app[site].invokeFactory('Module', 'people')
-        pub = app[site].portal_synchronizations.manage_addPublication(
-            'contacts', destination_path='/%s/people' % site,
-            content_type='text/vcard')
-        pub.setSyncMLAccount('alice', 'secret', zope.user)
-        setSite(None)
+    from synchelpers import make_vcard_site
+    site = make_vcard_site(zope, 'bench', [('alice', 'secret', zope.user)])
     return '%s/%s/portal_synchronizations/syncml' % (zope.url, site), site
 
 

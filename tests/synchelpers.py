@@ -72,6 +72,24 @@ def make_sites(zope, n_clients=1, transport='http', gid_generator='',
     return Pair(zope, master, clients, pub_id, transport)
 
 
+def make_vcard_site(zope, prefix, accounts):
+    """A new site whose publication 'contacts' serves its 'people' folder
+    as vCards to standard SyncML clients; ``accounts``: (login, password,
+    Zope user id) of its SyncML accounts. Returns the site id."""
+    site = zope.new_site_id(prefix)
+    zope.add_site(site, demo=True)
+    with zope.app() as app:
+        setSite(app[site])
+        app[site].invokeFactory('Module', 'people')
+        pub = app[site].portal_synchronizations.manage_addPublication(
+            'contacts', destination_path='/%s/people' % site,
+            content_type='text/vcard')
+        for login, password, user_id in accounts:
+            pub.setSyncMLAccount(login, password, user_id)
+        setSite(None)
+    return site
+
+
 def folder(app, site_id):
     setSite(app[site_id])
     return app[site_id][FOLDER]

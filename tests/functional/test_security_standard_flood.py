@@ -2,12 +2,13 @@
 what a peer that never authenticates can make the master store or parse."""
 import pytest
 import transaction
-from zope.component.hooks import setSite
 
 from Products.ERP5SyncML.domain import authentication
 from Products.ERP5SyncML.syncml import auth
 from Products.ERP5SyncML.syncml import model as m
 from Products.ERP5SyncML.syncml import wbxml
+
+from synchelpers import make_vcard_site
 
 pytestmark = pytest.mark.functional
 XML = 'application/vnd.syncml+xml'
@@ -15,17 +16,7 @@ XML = 'application/vnd.syncml+xml'
 
 @pytest.fixture
 def master(zope):
-    site = zope.new_site_id('flood')
-    zope.add_site(site, demo=True)
-    with zope.app() as app:
-        setSite(app[site])
-        app[site].invokeFactory('Module', 'people')
-        pub = app[site].portal_synchronizations.manage_addPublication(
-            'contacts', destination_path='/%s/people' % site,
-            content_type='text/vcard')
-        pub.setSyncMLAccount('alice', 'alice-secret', zope.user)
-        setSite(None)
-    return site
+    return make_vcard_site(zope, 'flood', [('alice', 'alice-secret', zope.user)])
 
 
 def alert(device, padding=''):

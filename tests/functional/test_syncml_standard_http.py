@@ -6,12 +6,13 @@ from urllib.parse import urlsplit
 
 import pytest
 import transaction
-from zope.component.hooks import setSite
 
 from Products.ERP5SyncML.syncml import auth
 from Products.ERP5SyncML.syncml import codec
 from Products.ERP5SyncML.syncml import model as m
 from Products.ERP5SyncML.syncml import wbxml
+
+from synchelpers import make_vcard_site
 
 pytestmark = pytest.mark.functional
 _ids = itertools.count(1)
@@ -20,17 +21,9 @@ XML = 'application/vnd.syncml+xml'
 
 @pytest.fixture
 def master(zope):
-    site = zope.new_site_id('stdface')
-    zope.add_site(site, demo=True)
-    with zope.app() as app:
-        setSite(app[site])
-        app[site].invokeFactory('Module', 'people')
-        pub = app[site].portal_synchronizations.manage_addPublication(
-            'contacts', destination_path='/%s/people' % site,
-            content_type='text/vcard')
-        pub.setSyncMLAccount('alice', 'alice-secret', zope.user)
-        pub.setSyncMLAccount('bob', 'bob-secret', zope.user + '-nobody')
-        setSite(None)
+    site = make_vcard_site(zope, 'stdface', [
+        ('alice', 'alice-secret', zope.user),
+        ('bob', 'bob-secret', zope.user + '-nobody')])
     zope.add_user('carol', 'carol-secret', ['Manager'])
     return site
 
